@@ -19,6 +19,7 @@ class DataFormatError(GradParadigmError):
     def __init__(self, path: str | Path, message: str, line: int | None = None):
         self.path = Path(path)
         self.line = line
+        self.message = message
         where = f"{self.path}:{line}" if line is not None else f"{self.path}"
         super().__init__(f"{where}: {message}")
 

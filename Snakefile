@@ -1,0 +1,37 @@
+# gradparadigm: contrastive and non-contrastive sentence-representation losses, read as gradient
+# dissipation, weight and ratio (Li, Zhang, Nie, ACL 2024). See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+# config.yaml is the default study; `--configfile X.yaml [Y.yaml ...]` replaces it (the files given
+# are merged with each other, not with config.yaml). Defaults come from the schema.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.aggregate.output,
+
+
+# Named partial targets: `snakemake --cores N data`, `... evaluate`.
+rule data:
+    input:
+        rules.fetch_senteval.output,
+        rules.fetch_corpus.output,
+        rules.prepare_sts.output,
+
+
+rule evaluate:
+    input:
+        expand("{run}/sts.json", run=run_dirs()),

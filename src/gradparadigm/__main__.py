@@ -1,0 +1,5 @@
+import sys
+
+from gradparadigm.cli import main
+
+sys.exit(main())

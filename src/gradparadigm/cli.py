@@ -1,0 +1,158 @@
+"""The ``gradparadigm`` command: one subcommand per pipeline step, called by the Snakemake rules.
+
+Each subcommand reads its inputs, writes its outputs atomically and logs to stderr (the rules send
+stderr to their ``log:`` file). Errors the user can fix (bad data, bad config, missing model) end
+with one ``error:`` line and exit status 1, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from gradparadigm.errors import GradParadigmError
+
+log = logging.getLogger("gradparadigm")
+
+
+def _setup(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr, force=True)
+    threads = getattr(args, "threads", None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _meta(pairs: list[str] | None) -> dict[str, str]:
+    meta = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise GradParadigmError(f"--meta expects KEY=VALUE, got {pair!r}")
+        meta[key] = value
+    return meta
+
+
+def cmd_fetch_senteval(args: argparse.Namespace) -> None:
+    from gradparadigm.data.fetch import fetch_senteval
+
+    fetch_senteval(args.out, args.record, url=args.url, local_dir=args.local_dir, verify=not args.no_verify)
+
+
+def cmd_fetch_corpus(args: argparse.Namespace) -> None:
+    from gradparadigm.data.fetch import fetch_corpus
+
+    fetch_corpus(args.out, args.record, url=args.url, local_file=args.local_file, verify=not args.no_verify)
+
+
+def cmd_prepare_sts(args: argparse.Namespace) -> None:
+    from gradparadigm.data.sts import parse_sts_all
+    from gradparadigm.data.tables import write_table
+
+    table = parse_sts_all(args.senteval)
+    write_table(table, args.out)
+    counts = table.groupby(["task", "split"]).size()
+    log.info("wrote %s: %d pairs\n%s", args.out, len(table), counts.to_string())
+
+
+def cmd_eval_sts(args: argparse.Namespace) -> None:
+    from gradparadigm.data.tables import read_table
+    from gradparadigm.encoder import load_encoder
+    from gradparadigm.evaluation.sts import SETTING, evaluate_sts
+    from gradparadigm.fileio import write_json_atomic
+    from gradparadigm.provenance import environment_info
+
+    table = read_table(args.sts_table)
+    encoder = load_encoder(args.model, args.pooler, device=args.device, max_length=args.max_length)
+    start = time.perf_counter()
+    results = evaluate_sts(table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks)
+    seconds = time.perf_counter() - start
+    results["meta"] = {
+        **_meta(args.meta),
+        "model_source": args.model,
+        "pooler": encoder.pooler,
+        "max_length": encoder.max_length,
+        "setting": SETTING,
+        "seconds": round(seconds, 2),
+        **environment_info(encoder.device),
+    }
+    write_json_atomic(args.out, results)
+    summary = "  ".join(f"{t}={results[t]['spearman']:.2f}" for t in [*args.tasks, "avg"])
+    log.info("STS Spearman x100 (%s pooling, %.1f s): %s", encoder.pooler, seconds, summary)
+
+
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from gradparadigm.reporting.tables import write_sts_tables
+
+    write_sts_tables(args.sts, args.out_prefix)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from gradparadigm.data.fetch import SENTEVAL_URL, WIKI1M_URL
+    from gradparadigm.data.sts import STS_TASKS
+    from gradparadigm.encoder import POOLERS
+
+    parser = argparse.ArgumentParser(prog="gradparadigm", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fetch-senteval", help="download or copy SentEval's downstream data and verify it")
+    p.add_argument("--out", required=True, type=Path, help="folder to create (SentEval's data/downstream)")
+    p.add_argument("--record", required=True, type=Path, help="JSON file recording source and sha256 sums")
+    p.add_argument("--url", default=SENTEVAL_URL)
+    p.add_argument("--local-dir", type=Path, default=None, help="existing SentEval downstream folder (offline)")
+    p.add_argument("--no-verify", action="store_true", help="warn instead of failing on checksum mismatch")
+    p.set_defaults(func=cmd_fetch_senteval)
+
+    p = sub.add_parser("fetch-corpus", help="download or copy the training corpus (one sentence per line)")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--record", required=True, type=Path)
+    p.add_argument("--url", default=WIKI1M_URL)
+    p.add_argument("--local-file", type=Path, default=None, help="existing corpus file (offline)")
+    p.add_argument("--no-verify", action="store_true")
+    p.set_defaults(func=cmd_fetch_corpus)
+
+    p = sub.add_parser("prepare-sts", help="parse every STS set into one tidy parquet table")
+    p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_prepare_sts)
+
+    p = sub.add_parser("eval-sts", help="score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)")
+    p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
+    p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
+    p.add_argument("--sts-table", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--tasks", nargs="+", default=list(STS_TASKS), choices=STS_TASKS)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--max-length", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+    p.set_defaults(func=cmd_eval_sts)
+
+    p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV) of all evaluated encoders")
+    p.add_argument("--sts", nargs="+", required=True, type=Path, help="sts.json files")
+    p.add_argument("--out-prefix", required=True, type=Path, help="writes PREFIX.md, PREFIX.tex, PREFIX.csv")
+    p.set_defaults(func=cmd_aggregate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup(args)
+    try:
+        args.func(args)
+    except GradParadigmError as exc:
+        log.error("%s", exc)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: STS (cosine Spearman, SentEval/SimCSE settings) and transfer tasks (SentEval)."""

@@ -1,0 +1,1 @@
+"""Reporting: result tables (Markdown, LaTeX, CSV) and figures."""

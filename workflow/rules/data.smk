@@ -1,0 +1,47 @@
+# Data: fetch SentEval's evaluation data and the training corpus (download, or copy from a local
+# mirror), verify them against the shipped sha256 manifest, and parse them into tidy tables.
+
+
+rule fetch_senteval:
+    output:
+        data=directory("results/data/senteval"),
+        record="results/data/senteval.sha256.json",
+    log:
+        "results/logs/fetch_senteval.log",
+    conda:
+        ENV
+    params:
+        source=senteval_source,
+        verify=VERIFY_FLAG,
+    shell:
+        "python -m gradparadigm fetch-senteval --out {output.data} --record {output.record} "
+        "{params.source} {params.verify} 2> {log}"
+
+
+rule fetch_corpus:
+    output:
+        corpus="results/data/corpus.txt",
+        record="results/data/corpus.sha256.json",
+    log:
+        "results/logs/fetch_corpus.log",
+    conda:
+        ENV
+    params:
+        source=corpus_source,
+        verify=VERIFY_FLAG,
+    shell:
+        "python -m gradparadigm fetch-corpus --out {output.corpus} --record {output.record} "
+        "{params.source} {params.verify} 2> {log}"
+
+
+rule prepare_sts:
+    input:
+        "results/data/senteval",
+    output:
+        "results/data/sts.parquet",
+    log:
+        "results/logs/prepare_sts.log",
+    conda:
+        ENV
+    shell:
+        "python -m gradparadigm prepare-sts --senteval {input} --out {output} 2> {log}"
