@@ -37,9 +37,10 @@ Solver.  First only the view-1 candidates (exact for losses without in-view term
 losses, sg, MHS), solving each anchor's projected normal equations ``(G − s_i s_iᵀ) c_i = E1 g_i``
 with ``G = E1 E1ᵀ`` by a Sherman–Morrison update of one Cholesky factor: this needs N + 1 <= D.
 If that leaves a relative residual above ``cross_rtol`` (1e-3), the loss has in-view terms (MHE,
-BT, VICReg) and one least-squares fit on all 2N candidates ``[E1, E0]`` follows (the coefficient on
-h_i itself absorbs the radial part and is discarded).  That fit is unique only when 2N <= D; for
-larger batches ``decomp_unique`` is 0 and the W/R figures come from the minimum-norm solution.
+BT, VICReg) and one least-squares fit on all 2N candidates ``[E1, E0]`` follows (normal equations
+with a Cholesky factor; the coefficient on h_i itself absorbs the radial part and is discarded).
+That fit is unique only when the 2N candidates are linearly independent (2N <= D); otherwise
+``decomp_unique`` is 0 and the W/R figures come from the minimum-norm (SVD) solution.
 Losses whose gradient is not a combination of the embeddings (BT-ori's element-wise term) show a
 non-zero ``decomp_residual``: read their W/R figures as approximate.  Decomposition runs on CPU in
 float64; the gradient itself is taken in the loss's working precision (float32 or float64).
@@ -57,6 +58,7 @@ from .components import Components
 from .geometry import hardest_negative, normalize_pair, tangent_project
 from .registry import LOSS_NAMES, build_loss, loss_class
 
+_INDEPENDENCE_TOL = 1e-10  # squared distance of a unit candidate from the span of the others
 CLOSED_FORM_LOSSES: tuple[str, ...] = tuple(n for n in LOSS_NAMES if loss_class(n).has_closed_form)
 
 
@@ -145,11 +147,19 @@ def decompose_gradient(
         residual = ((g - tangent_project(cross @ c, h)).norm() / scale).item()
         if residual <= cross_rtol:
             return Decomposition(cross, zeros, residual, False, True)
-    candidates = torch.cat([c, h], dim=0).T  # [D, 2N]
-    solution = torch.linalg.lstsq(candidates, g.T, driver="gelsd").solution.T  # [N, 2N]
-    residual = ((g - solution @ candidates.T).norm() / scale).item()
+    rows = torch.cat([c, h], dim=0)  # [2N, D]: the candidates E1, then E0
+    factor, info = torch.linalg.cholesky_ex(rows @ rows.T)
+    # diag(L)_k² is candidate k's squared distance from the span of the candidates before it:
+    # all of them clearly positive <=> linearly independent <=> unique coefficients
+    unique = info.item() == 0 and factor.diagonal().min().item() ** 2 > _INDEPENDENCE_TOL
+    if unique:
+        solution = torch.cholesky_solve(rows @ g.T, factor).T  # [N, 2N]
+    else:  # minimum-norm least squares
+        u, sv, vh = torch.linalg.svd(rows, full_matrices=False)
+        keep = sv > sv.max() * max(n, d) * torch.finfo(torch.float64).eps
+        solution = ((g @ vh[keep].T) / sv[keep]) @ u[:, keep].T
+    residual = ((g - solution @ rows).norm() / scale).item()
     inview = solution[:, n:].clone().fill_diagonal_(0.0)
-    unique = 2 * n <= d and int(torch.linalg.matrix_rank(candidates)) == 2 * n
     return Decomposition(solution[:, :n].clone(), inview, residual, True, unique)
 
 
