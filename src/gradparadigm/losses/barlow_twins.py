@@ -27,7 +27,11 @@ from .correlation import CorrelationLoss
 
 @register
 class BarlowTwins(CorrelationLoss):
-    """Hyperparameters: ``lam``, ``m``, ``tau``, ``r``, ``gd``, ``weight``, ``ratio``."""
+    """Barlow Twins; hyperparameters lam, m, tau, r, gd, weight, ratio.
+
+    The push on an anchor is weighted by the *other* view's cosines; NEG/POS are the
+    cross-correlation's off-diagonal / diagonal terms.
+    """
 
     name = "barlow_twins"
 

@@ -28,7 +28,11 @@ from .geometry import squared_distance_rows
 
 @register
 class VICReg(CorrelationLoss):
-    """Hyperparameters: ``lam``, ``m``, ``tau``, ``r``, ``gd``, ``weight``, ``ratio``."""
+    """VICReg as coded officially; hyperparameters lam, m, tau, r, gd, weight, ratio.
+
+    The push on an anchor is weighted by its *own* view's cosines; NEG is the two views'
+    covariance, POS the invariance (mean squared distance of the positive pairs).
+    """
 
     name = "vicreg"
 
