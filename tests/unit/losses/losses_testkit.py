@@ -56,14 +56,16 @@ def raw_grads(fn, z0: torch.Tensor, z1: torch.Tensor):
 
 
 def splitting_margin(gaps: torch.Tensor) -> float | None:
-    """A margin ``m`` with ``gaps < m`` true for the lower half and false for the upper half.
+    """A margin ``m`` with ``gaps < m`` true for some rows and false for the others.
 
-    None if the two middle gaps tie (then no margin separates them).
+    Splits between two consecutive distinct gap values, as close to the median as possible
+    (mutual nearest neighbours share a gap, so ties are common).  None if all gaps are equal.
     """
     ordered = gaps.sort().values
-    k = len(ordered) // 2
-    if ordered[k] - ordered[k - 1] < 1e-9:
+    splits = [k for k in range(1, len(ordered)) if ordered[k] - ordered[k - 1] > 1e-9]
+    if not splits:
         return None
+    k = min(splits, key=lambda k: abs(k - len(ordered) / 2))
     return float((ordered[k - 1] + ordered[k]) / 2)
 
 

@@ -121,29 +121,31 @@ def test_mhs_ori_and_mod():
     assert value("mhs", gd=True, ratio=True) == pytest.approx(mod, rel=1e-12)
 
 
+# Mod Barlow Twins and mod VICReg (λ=1, τ=.05, r=1.5) give the same number here: BT weights an
+# anchor's push by the other view's cosines and VICReg by its own, and both views have the same
+# in-view cosines.  Over the 6 off-diagonal entries (four 0s, two -1s):
+#   W = 1/Z, or e^-20/Z at the pairs (0,2) and (2,0), with Z = 4 + 2e^-20.
+# Per view order: push Σ_ij W_ij e0_i·e0_j = 2(e^-20/Z)(-1); pull -1.5 Σ_i ΣW_i (.6) = -1.5·1·.6 = -.9.
+# Both orders alike: L = 2(-.9 - 2e^-20/Z) = -1.8 - 4e^-20/(4 + 2e^-20) ≈ -1.8
+CORRELATION_MOD = -1.8 - 4 * exp(-20) / (4 + 2 * exp(-20))
+
+
 def test_barlow_twins_ori_and_mod():
     # C = e0ᵀ e1 / 3: C_00 = (.6 + .6)/3 = .4, C_01 = (.8 + .8)/3, C_10 = -.8/3, C_11 = .6/3 = .2
     # L_B = (1 − .4)² + (1 − .2)² + 30 [(1.6/3)² + (.8/3)²] = 1 + 30 (3.2/9) = 11.6666667
     assert value("barlow_twins") == pytest.approx(1 + 30 * 3.2 / 9, rel=1e-12)
-    # mod (λ=1, τ=.05, r=1.5): W from the other view's cosines, over the 6 off-diagonal entries:
-    # four 0s and two -1s -> W = 1/Z (or e^-20/Z at pairs (0,2)), Z = 4 + 2e^-20.
-    # push Σ_ij W_ij e0_i·e0_j = 2 · (e^-20/Z)(-1); pull -1.5 Σ_i ΣW_i (.6) = -1.5 · 1 · .6 = -.9
-    # per order; both orders alike: L = 2(-.9 - 2e^-20/Z) = -1.8 - 4e^-20/(4 + 2e^-20)
-    z = 4 + 2 * exp(-20)
-    expected = -1.8 - 4 * exp(-20) / z
-    assert value("barlow_twins", gd=True, weight=True, ratio=True) == pytest.approx(
-        expected, rel=1e-12
-    )
+    # mod: see CORRELATION_MOD
+    mod = value("barlow_twins", gd=True, weight=True, ratio=True)
+    assert mod == pytest.approx(CORRELATION_MOD, rel=1e-12)
 
 
 def test_vicreg_ori_and_mod():
     # C_0 = diag(2, 1)/3 -> ||C_0||² = 5/9; e1ᵀe1 = [[1.36, .48], [.48, 1.64]] -> ||C_1||² = 5.0/9
     # L = .8 + (30/2)(10/9) = 17.4666667
     assert value("vicreg") == pytest.approx(0.8 + 15 * 10 / 9, rel=1e-12)
-    # mod: W from the same view's cosines, here equal to the other view's: the BT-mod number
-    z = 4 + 2 * exp(-20)
-    expected = -1.8 - 4 * exp(-20) / z
-    assert value("vicreg", gd=True, weight=True, ratio=True) == pytest.approx(expected, rel=1e-12)
+    # mod: see CORRELATION_MOD
+    mod = value("vicreg", gd=True, weight=True, ratio=True)
+    assert mod == pytest.approx(CORRELATION_MOD, rel=1e-12)
 
 
 def test_sg():
