@@ -5,11 +5,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
-validate(config, schema="../schemas/config.schema.yaml")
-
 REPO = Path(workflow.basedir)
+sys.path.insert(0, str(REPO / "src"))
+from gradparadigm.config import validate_config
+
+# Fills in the schema's defaults; a problem stops the run here, naming the config key.
+validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 ENV = "../../environment.yml"
 
 # Every rule runs `python -m gradparadigm` from this checkout's src/, so a job always runs the code

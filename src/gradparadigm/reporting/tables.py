@@ -95,7 +95,7 @@ def latex_escape(text: str) -> str:
 
 
 def to_latex(headers: list[str], rows: list[list[str]], caption: str, label: str, n_text_columns: int) -> str:
-    """A booktabs table; ``±`` becomes ``$\pm$``."""
+    r"""A booktabs table; ``±`` becomes ``$\pm$``."""
     def line(cells: list[str]) -> str:
         return " & ".join(latex_escape(c).replace("±", r"$\pm$") for c in cells) + r" \\"
 
