@@ -1,0 +1,1 @@
+"""Evaluation: STS (cosine, Spearman) and SentEval transfer tasks (logistic regression on frozen embeddings)."""
