@@ -53,7 +53,8 @@ class MeanPoolEncoder:
     @torch.no_grad()
     def __call__(self, sentences: list[str]) -> np.ndarray:
         start = time.perf_counter()
-        lengths = [len(ids) for ids in self.tokenizer(sentences, truncation=True, max_length=self.max_length)["input_ids"]]
+        ids = self.tokenizer(sentences, truncation=True, max_length=self.max_length)["input_ids"]
+        lengths = [len(i) for i in ids]
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(sentences), self.model.config.hidden_size), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
@@ -83,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", nargs="+", default=["test"], choices=["test", "fast"])
     parser.add_argument("--cache-dir", type=Path, default=Path("results/cache/embeddings"))
     parser.add_argument("--out", type=Path, default=None, help="also write all results as JSON here")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for encoding (default: torch's)")
+    parser.add_argument("--clf-threads", type=int, default=1, help="threads of the classifiers (0: leave as is)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.threads:
@@ -98,13 +100,15 @@ def main(argv: list[str] | None = None) -> None:
         for engine in args.engines:
             start = time.perf_counter()
             result = run_transfer(table, encoder, tasks=args.tasks, mode=mode, engine=engine,
-                                  cache_dir=args.cache_dir, fingerprint=fingerprint, progress=False)
+                                  cache_dir=args.cache_dir, fingerprint=fingerprint, progress=False,
+                                  threads=args.clf_threads or None)
             result["wall_seconds"] = round(time.perf_counter() - start, 1)
             runs[(mode, engine)] = result
 
     print(f"\nencoder: {encoder.model_path} (mean pooling); {encoder.sentences_encoded} distinct sentences "
           f"encoded in {encoder.seconds:.0f} s this run (0 = all from cache)")
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}, "
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads "
+          f"{torch.get_num_threads()} (encoder), {args.clf_threads or 'default'} (classifiers), "
           f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}\n")
     header = ["task"] + [f"{e} {m} acc" for (m, e) in runs] + [f"{e} {m} s" for (m, e) in runs]
     print("| " + " | ".join(header) + " |")
@@ -113,8 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         accs = [f"{r['tasks'][task]['acc']:.2f}" for r in runs.values()]
         secs = [f"{r['tasks'][task]['seconds']:.0f}" for r in runs.values()]
         print(f"| {task} | " + " | ".join(accs + secs) + " |")
-    print("| Avg. | " + " | ".join([f"{r['avg']:.2f}" for r in runs.values()]
-                               + [f"{sum(t['seconds'] for t in r['tasks'].values()):.0f}" for r in runs.values()]) + " |")
+    avgs = [f"{r['avg']:.2f}" for r in runs.values()]
+    totals = [f"{sum(t['seconds'] for t in r['tasks'].values()):.0f}" for r in runs.values()]
+    print("| Avg. / total | " + " | ".join(avgs + totals) + " |")
     if "MRPC" in args.tasks:
         print("\nMRPC F1: " + ", ".join(f"{e} {m} {r['tasks']['MRPC']['f1']:.2f}" for (m, e), r in runs.items()))
     print("wall seconds per run (classifiers + any encoding): "

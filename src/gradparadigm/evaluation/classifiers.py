@@ -104,6 +104,10 @@ class TorchLogReg:
     max_epoch: int = 200
     validation_split: float = 0.05
     seed: int = 1111
+    # torch threads while training: the tensors are small, so a second thread gains little (~1.4x on
+    # an idle 2-core machine) and loses a lot (~10x) when another process holds a core; None keeps
+    # torch's setting
+    threads: int | None = 1
     progress: bool = True
 
     name = "torch"
@@ -122,16 +126,22 @@ class TorchLogReg:
                     desc: str = "") -> list[np.ndarray]:
         trainer = _LockstepTrainer(self, torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)),
                                    torch.from_numpy(np.asarray(y, dtype=np.int64)), nclasses, groups)
-        trainer.train(desc)
-        return trainer.predict()
+        before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            trainer.train(desc)
+            return trainer.predict()
+        finally:
+            torch.set_num_threads(before)
 
 
 class _LockstepTrainer:
     """All models of one :meth:`TorchLogReg.fit_predict` call, trained side by side.
 
     Parameters live in tensors of shape ``[slots, R*C, dim]`` (weights, ``nn.Linear``'s layout) and
-    ``[slots, R*C]`` (bias): one slot per group still training, its R grid values stacked in the rows. A group leaves
-    the tensors (compaction) once all its models have stopped.
+    ``[slots, R*C]`` (bias): one slot per group still training, its R grid values stacked in the rows.
+    A group leaves the tensors (compaction) once all its models have stopped.
     """
 
     def __init__(self, cfg: TorchLogReg, X: torch.Tensor, y: torch.Tensor, nclasses: int,

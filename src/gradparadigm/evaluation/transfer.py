@@ -71,15 +71,19 @@ MODES = {
 }
 
 
-def make_engine(engine: str, mode: str = "test", seed: int = SEED, progress: bool = True) -> Engine:
-    """``torch`` (SentEval's PyTorch LogReg with the mode's settings) or ``sklearn`` (L-BFGS LogReg)."""
+def make_engine(engine: str, mode: str = "test", seed: int = SEED, progress: bool = True,
+                threads: int | None = 1) -> Engine:
+    """``torch`` (SentEval's PyTorch LogReg with the mode's settings) or ``sklearn`` (L-BFGS LogReg).
+
+    ``threads``: torch threads (torch engine) or BLAS threads (sklearn engine) while fitting.
+    """
     settings = MODES[mode]
     if engine == "torch":
         return TorchLogReg(optim=settings.optim, batch_size=settings.batch_size, tenacity=settings.tenacity,
                            epoch_size=settings.epoch_size, max_epoch=settings.max_epoch, seed=seed,
-                           progress=progress)
+                           threads=threads, progress=progress)
     if engine == "sklearn":
-        return SklearnLogReg(seed=seed, progress=progress)
+        return SklearnLogReg(seed=seed, blas_threads=threads, progress=progress)
     raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
 
 
@@ -198,7 +202,8 @@ def senteval_order(rows: pd.DataFrame) -> np.ndarray:
     return np.array(sorted(file_order, key=key), dtype=np.int64)
 
 
-def _task_arrays(rows: pd.DataFrame, emb1: np.ndarray, emb2: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _task_arrays(rows: pd.DataFrame, emb1: np.ndarray,
+                 emb2: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per split: (features, labels) in SentEval's order."""
     out = {}
     positions = np.arange(len(rows))
@@ -235,12 +240,13 @@ def evaluate_task(task: str, data: dict[str, tuple[np.ndarray, np.ndarray]], eng
 
 def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRANSFER_TASKS, mode: str = "test",
                  engine: str = "torch", cache_dir: str | Path | None = None, fingerprint: str | None = None,
-                 seed: int = SEED, progress: bool = True) -> dict:
+                 seed: int = SEED, progress: bool = True, threads: int | None = 1) -> dict:
     """Score an encoder on SentEval's transfer tasks; returns the JSON-ready result.
 
     ``table``: the tidy table of :mod:`gradparadigm.data.transfer_tasks` (other tasks' rows are
     ignored). ``encode``: sentences -> float array ``[n, dim]``. With ``cache_dir`` (and the encoder's
     ``fingerprint``, which must change whenever its vectors would) embeddings are cached per task.
+    ``threads`` bounds the classifier's threads (see :func:`make_engine`); encoding is the caller's.
     """
     tasks = list(tasks)
     if mode not in MODES:
@@ -251,10 +257,11 @@ def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRA
     cache = None
     if cache_dir is not None:
         if not fingerprint:
-            raise ValueError("cache_dir needs the encoder's fingerprint, so that a changed encoder is not served stale vectors")
+            raise ValueError("cache_dir needs the encoder's fingerprint, so that a changed encoder "
+                             "is not served stale vectors")
         cache = EmbeddingCache(cache_dir, fingerprint)
     settings = MODES[mode]
-    clf = make_engine(engine, mode, seed=seed, progress=progress)
+    clf = make_engine(engine, mode, seed=seed, progress=progress, threads=threads)
 
     results = {}
     for task in tasks:

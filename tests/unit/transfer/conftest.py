@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def mirror_downstream() -> Path:
     """SentEval's data/downstream: $GRADPARADIGM_DATA/downstream, else the shared/ folder beside the checkout."""
-    root = Path(os.environ["GRADPARADIGM_DATA"]) if "GRADPARADIGM_DATA" in os.environ else REPO.parent / "shared" / "data"
+    root = Path(os.environ.get("GRADPARADIGM_DATA", REPO.parent / "shared" / "data"))
     return root / "downstream"
 
 
@@ -49,8 +49,9 @@ class BagOfWordsEncoder:
 
 
 @pytest.fixture()
-def bow_encoder() -> BagOfWordsEncoder:
-    return BagOfWordsEncoder()
+def make_encoder():
+    """A factory of fresh :class:`BagOfWordsEncoder` (each counts its own calls)."""
+    return BagOfWordsEncoder
 
 
 @pytest.fixture(autouse=True, scope="session")

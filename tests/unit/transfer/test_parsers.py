@@ -51,10 +51,12 @@ def test_label_conventions_on_the_real_files(table):
 
 def test_first_rows_and_text_normalisation(table):
     trec = table[table["task"] == "TREC"].iloc[0]
-    assert (trec["sentence1"], trec["label"], trec["line"]) == ("How did serfdom develop in and then leave Russia ?", 1, 1)
+    assert trec["sentence1"] == "How did serfdom develop in and then leave Russia ?"
+    assert (trec["label"], trec["line"]) == (1, 1)  # DESC
     mrpc = table[table["task"] == "MRPC"].iloc[0]
     assert mrpc["line"] == 2  # line 1 is the header (after a BOM)
-    assert mrpc["sentence1"].startswith("Amrozi accused his brother") and mrpc["sentence2"].startswith("Referring to him")
+    assert mrpc["sentence1"].startswith("Amrozi accused his brother")
+    assert mrpc["sentence2"].startswith("Referring to him")
     sst = table[table["task"] == "SST2"].iloc[0]
     assert (sst["sentence1"], sst["label"]) == ("hide new secretions from the parental units", 0)
     single = table[table["task"] != "MRPC"]
