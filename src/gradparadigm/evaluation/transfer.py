@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
+from tqdm.auto import tqdm
 
 from gradparadigm.data.transfer_tasks import CV_TASKS, NCLASSES, TRANSFER_TASKS
 from gradparadigm.evaluation.classifiers import Engine, FitGroup, SklearnLogReg, TorchLogReg
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 SEED = 1111
 INNER_KFOLD_FOLD_SEED = 1111  # InnerKFoldClassifier hard-codes random_state=1111 for both fold levels
 ENGINES = ("torch", "sklearn")
+REQUIRED_SPLITS = {task: ("train",) for task in CV_TASKS} | {
+    "SST2": ("train", "dev", "test"), "TREC": ("train", "test"), "MRPC": ("train", "test")}
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,10 @@ def evaluate_task(task: str, data: dict[str, tuple[np.ndarray, np.ndarray]], eng
                   settings: ModeSettings, seed: int = SEED) -> dict:
     """The protocol for one task on its per-split (features, labels), in SentEval's order."""
     nclasses = NCLASSES[task]
+    missing = [split for split in REQUIRED_SPLITS.get(task, ()) if split not in data]
+    if missing:
+        raise ValueError(f"{task} needs the split(s) {', '.join(REQUIRED_SPLITS[task])}; "
+                         f"the table has no {', '.join(missing)} rows")
     if task in CV_TASKS:
         X, y = data["train"]
         result = inner_kfold_eval(X, y, nclasses, engine, settings.kfold, desc=task)
@@ -264,7 +271,7 @@ def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRA
     clf = make_engine(engine, mode, seed=seed, progress=progress, threads=threads)
 
     results = {}
-    for task in tasks:
+    for task in tqdm(tasks, desc=f"transfer ({clf.name}, {mode})", unit="task", disable=not progress):
         rows = table[table["task"] == task].reset_index(drop=True)
         if rows.empty:
             raise ValueError(f"the table has no rows for task {task}")
