@@ -27,7 +27,8 @@ from gradparadigm.data.transfer_tasks import TRANSFER_TASKS, parse_transfer_task
 from gradparadigm.fileio import sha256_file, write_json_atomic
 from gradparadigm.evaluation.transfer import run_transfer
 
-DEFAULT_DATA = Path(os.environ.get("GRADPARADIGM_DATA", "/work/shared/data")) / "downstream"
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("GRADPARADIGM_SHARED_DATA", REPO.parent / "shared" / "data")) / "downstream"
 
 
 class MeanPoolEncoder:

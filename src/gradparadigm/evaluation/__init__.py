@@ -1,1 +1,1 @@
-"""Evaluation: STS (cosine, Spearman) and SentEval transfer tasks (logistic regression on frozen embeddings)."""
+"""Evaluation: STS (cosine Spearman, SentEval/SimCSE settings) and transfer tasks (SentEval)."""

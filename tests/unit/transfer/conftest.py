@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def mirror_downstream() -> Path:
-    """SentEval's data/downstream: $GRADPARADIGM_DATA/downstream, else the shared/ folder beside the checkout."""
-    root = Path(os.environ.get("GRADPARADIGM_DATA", REPO.parent / "shared" / "data"))
+    """SentEval's data/downstream in the data mirror: $GRADPARADIGM_SHARED_DATA, else ../shared/data."""
+    root = Path(os.environ.get("GRADPARADIGM_SHARED_DATA", REPO.parent / "shared" / "data"))
     return root / "downstream"
 
 
@@ -22,7 +22,7 @@ def mirror_downstream() -> Path:
 def downstream() -> Path:
     path = mirror_downstream()
     if not (path / "MR").is_dir():
-        pytest.skip(f"SentEval data mirror not found at {path}")
+        pytest.skip(f"SentEval data mirror not found at {path} (set GRADPARADIGM_SHARED_DATA)")
     return path
 
 
