@@ -54,7 +54,7 @@ def make_encoder():
     return BagOfWordsEncoder
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")  # module scope: other test folders keep their settings
 def _one_torch_thread():
     """Tiny tensors and matrices: one thread (torch and BLAS) is faster, and keeps a shared 2-core machine usable."""
     import torch
