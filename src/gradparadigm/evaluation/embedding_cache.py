@@ -10,7 +10,6 @@ sentence, and ``<task>-<key>.json`` says what it is.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Callable, Sequence
@@ -105,7 +104,3 @@ def embed_sentences(task: str, sentences: list[str], encode: Encode,
     position = {sentence: i for i, sentence in enumerate(unique)}
     return vectors[[position[s] for s in sentences]], cached
 
-
-def describe_cache_entry(path: str | Path) -> dict:
-    """The JSON sidecar of a cache entry (for logs and debugging)."""
-    return json.loads(Path(path).with_suffix(".json").read_text(encoding="utf-8"))
