@@ -188,14 +188,12 @@ class SentenceEncoder:
         lengths = [len(ids) for ids in self.tokenizer(unique, truncation=True, max_length=self.max_length)["input_ids"]]
         order = np.argsort(-np.asarray(lengths), kind="stable")
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
-        use_autocast = self.device.type == "cuda"
         with tqdm(total=len(unique), desc=desc, unit="sent", disable=not progress, mininterval=5) as bar:
             for start in range(0, len(unique), batch_size):
                 index = order[start:start + batch_size]
                 batch = self.tokenize([unique[i] for i in index])
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_autocast):
-                    emb = self.embed_batch(batch)
-                vectors[index] = emb.float().cpu().numpy()
+                # fp32 on every device, as SentEval/SimCSE evaluate (bf16 would move the numbers)
+                vectors[index] = self.embed_batch(batch).float().cpu().numpy()
                 bar.update(len(index))
         self.model.train(was_training)
         position = {s: i for i, s in enumerate(unique)}

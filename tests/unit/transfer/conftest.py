@@ -1,29 +1,13 @@
-"""Shared fixtures of the transfer-task tests: the SentEval data mirror and a tiny deterministic encoder."""
+"""Shared fixtures of the transfer-task tests: a tiny deterministic encoder."""
 
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-
-
-def mirror_downstream() -> Path:
-    """SentEval's data/downstream in the data mirror: $GRADPARADIGM_SHARED_DATA, else ../shared/data."""
-    root = Path(os.environ.get("GRADPARADIGM_SHARED_DATA", REPO.parent / "shared" / "data"))
-    return root / "downstream"
-
-
-@pytest.fixture(scope="session")
-def downstream() -> Path:
-    path = mirror_downstream()
-    if not (path / "MR").is_dir():
-        pytest.skip(f"SentEval data mirror not found at {path} (set GRADPARADIGM_SHARED_DATA)")
-    return path
+# The ``downstream`` fixture (the data mirror, skipped without it) comes from tests/conftest.py.
 
 
 class BagOfWordsEncoder:
