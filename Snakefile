@@ -30,8 +30,10 @@ rule data:
         rules.fetch_senteval.output,
         rules.fetch_corpus.output,
         rules.prepare_sts.output,
+        rules.prepare_transfer.output,
 
 
 rule evaluate:
     input:
         expand("{run}/sts.json", run=run_dirs()),
+        transfer_results(),

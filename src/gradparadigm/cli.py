@@ -87,16 +87,61 @@ def cmd_eval_sts(args: argparse.Namespace) -> None:
     log.info("STS Spearman x100 (%s pooling, %.1f s): %s", encoder.pooler, seconds, summary)
 
 
-def cmd_aggregate(args: argparse.Namespace) -> None:
-    from gradparadigm.reporting.tables import write_sts_tables
+def cmd_prepare_transfer(args: argparse.Namespace) -> None:
+    from gradparadigm.data.tables import write_table
+    from gradparadigm.data.transfer_tasks import parse_transfer_tasks
 
-    write_sts_tables(args.sts, args.out_prefix)
+    table = parse_transfer_tasks(args.senteval)
+    write_table(table, args.out)
+    counts = table.groupby(["task", "split"]).size()
+    log.info("wrote %s: %d rows\n%s", args.out, len(table), counts.to_string())
+
+
+def cmd_eval_transfer(args: argparse.Namespace) -> None:
+    from gradparadigm.data.tables import read_table
+    from gradparadigm.encoder import load_encoder
+    from gradparadigm.evaluation.transfer import run_transfer
+    from gradparadigm.fileio import write_json_atomic
+    from gradparadigm.provenance import environment_info
+
+    table = read_table(args.transfer_table)
+    encoder = load_encoder(args.model, args.pooler, device=args.device, max_length=args.max_length)
+    start = time.perf_counter()
+    results = run_transfer(
+        table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks, mode=args.mode,
+        engine=args.engine, cache_dir=args.cache_dir, fingerprint=encoder.fingerprint(),
+        threads=args.classifier_threads,
+    )
+    seconds = time.perf_counter() - start
+    results["meta"] = {
+        **_meta(args.meta),
+        "model_source": args.model,
+        "pooler": encoder.pooler,
+        "max_length": encoder.max_length,
+        "seconds": round(seconds, 2),
+        **environment_info(encoder.device),
+    }
+    write_json_atomic(args.out, results)
+    summary = "  ".join(f"{t}={results['tasks'][t]['acc']:.2f}" for t in args.tasks)
+    log.info("transfer accuracy (%s mode, %s engine, %.1f s): %s  avg=%.2f", args.mode, args.engine, seconds,
+             summary, results["avg"])
+
+
+def cmd_aggregate(args: argparse.Namespace) -> None:
+    from gradparadigm.reporting.tables import write_sts_tables, write_transfer_tables
+
+    if args.sts:
+        write_sts_tables(args.sts, args.out_dir / "sts")
+    if args.transfer:
+        write_transfer_tables(args.transfer, args.out_dir / "transfer")
 
 
 def build_parser() -> argparse.ArgumentParser:
     from gradparadigm.data.fetch import SENTEVAL_URL, WIKI1M_URL
     from gradparadigm.data.sts import STS_TASKS
+    from gradparadigm.data.transfer_tasks import TRANSFER_TASKS
     from gradparadigm.encoder import POOLERS
+    from gradparadigm.evaluation.transfer import ENGINES, MODES
 
     parser = argparse.ArgumentParser(prog="gradparadigm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,9 +180,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
     p.set_defaults(func=cmd_eval_sts)
 
+    p = sub.add_parser("prepare-transfer", help="parse the seven transfer tasks into one tidy parquet table")
+    p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_prepare_transfer)
+
+    p = sub.add_parser("eval-transfer", help="SentEval transfer tasks (logistic regression on frozen embeddings)")
+    p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
+    p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
+    p.add_argument("--transfer-table", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--tasks", nargs="+", default=list(TRANSFER_TASKS), choices=TRANSFER_TASKS)
+    p.add_argument("--mode", choices=sorted(MODES), default="test", help="SentEval 'test' settings or 'fast' prototyping")
+    p.add_argument("--engine", choices=ENGINES, default="torch", help="SentEval's PyTorch classifier or scikit-learn")
+    p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (keyed by the encoder's fingerprint)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--max-length", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=None, help="torch threads for encoding")
+    p.add_argument("--classifier-threads", type=int, default=1,
+                   help="threads for the classifiers (1 is fastest on a shared machine)")
+    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+    p.set_defaults(func=cmd_eval_transfer)
+
     p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV) of all evaluated encoders")
-    p.add_argument("--sts", nargs="+", required=True, type=Path, help="sts.json files")
-    p.add_argument("--out-prefix", required=True, type=Path, help="writes PREFIX.md, PREFIX.tex, PREFIX.csv")
+    p.add_argument("--sts", nargs="*", default=[], type=Path, help="sts.json files")
+    p.add_argument("--transfer", nargs="*", default=[], type=Path, help="transfer.json files")
+    p.add_argument("--out-dir", required=True, type=Path, help="writes sts.{md,tex,csv} and transfer.{md,tex,csv}")
     p.set_defaults(func=cmd_aggregate)
     return parser
 

@@ -32,7 +32,9 @@ def tiny_study(tmp_path, tiny_bert_dir) -> Path:
         "models": {"tiny": {"source": str(tiny_bert_dir)}},
         "variants": {"untrained-cls": {"loss": "none", "pooler": "cls"},
                      "untrained-mean": {"loss": "none", "pooler": "mean"}},
-        "eval": {"batch_size": 256, "max_length": 64},
+        "eval": {"batch_size": 256, "max_length": 64,
+                 # two of the seven transfer tasks, SentEval's prototyping mode: seconds, not minutes
+                 "transfer_tasks": ["TREC", "MRPC"], "transfer_mode": "fast"},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
@@ -52,6 +54,12 @@ def test_tiny_study_builds_the_sts_table_and_is_cached(tiny_study, downstream):
     assert sts["meta"]["pooler"] == "mean" and sts["meta"]["model"] == "tiny"
     assert sts["STS12"]["spearman"] == sts["STS12"]["spearman_all"] != sts["STS12"]["spearman_wmean"]
     assert (results / "tables" / "sts.md").read_text().count("| tiny ") == 2
+    transfer = pd.read_csv(results / "tables" / "transfer.csv")
+    assert sorted(transfer.variant) == ["untrained-cls", "untrained-mean"]
+    assert transfer[["TREC", "MRPC", "Avg."]].map(lambda v: 0 < v <= 100).all().all()
+    run = json.loads((results / "tiny" / "untrained-cls" / "seed~0" / "transfer.json").read_text())
+    assert run["mode"] == "fast" and run["engine"] == "torch" and "f1" in run["tasks"]["MRPC"]
+    assert "fast' mode" in (results / "tables" / "transfer.md").read_text()
     assert json.loads((results / "data" / "senteval.sha256.json").read_text())["source"] == "local"
     assert (results / "logs" / "eval_sts" / "tiny" / "untrained-cls" / "seed~0.log").stat().st_size > 0
     assert (results / "benchmarks" / "eval_sts" / "tiny" / "untrained-cls" / "seed~0.tsv").is_file()

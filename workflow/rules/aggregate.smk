@@ -4,18 +4,19 @@
 rule aggregate:
     input:
         sts=expand("{run}/sts.json", run=run_dirs()),
+        transfer=transfer_results(),
     output:
-        md="results/tables/sts.md",
-        tex="results/tables/sts.tex",
-        csv=report(
+        sts=multiext("results/tables/sts", ".md", ".tex", "_long.csv"),
+        sts_csv=report(
             "results/tables/sts.csv",
             caption="../report/sts.rst",
             category="STS",
         ),
-        long="results/tables/sts_long.csv",
+        transfer=transfer_tables(),
     log:
         "results/logs/aggregate.log",
     conda:
         ENV
     shell:
-        "python -m gradparadigm aggregate --sts {input.sts} --out-prefix results/tables/sts 2> {log}"
+        "python -m gradparadigm aggregate --sts {input.sts} --transfer {input.transfer} "
+        "--out-dir results/tables 2> {log}"

@@ -88,3 +88,16 @@ def corpus_source(wildcards):
 def eval_model_source(wildcards):
     """What eval rules load: the base encoder for an untrained variant."""
     return MODELS[wildcards.model]["source"]
+
+
+def transfer_results():
+    """transfer.json of every run, or nothing when eval.transfer_tasks is empty."""
+    if not config["eval"]["transfer_tasks"]:
+        return []
+    return expand("{run}/transfer.json", run=run_dirs())
+
+
+def transfer_tables():
+    if not config["eval"]["transfer_tasks"]:
+        return []
+    return multiext("results/tables/transfer", ".md", ".tex", ".csv", "_long.csv")

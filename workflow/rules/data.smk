@@ -45,3 +45,16 @@ rule prepare_sts:
         ENV
     shell:
         "python -m gradparadigm prepare-sts --senteval {input} --out {output} 2> {log}"
+
+
+rule prepare_transfer:
+    input:
+        "results/data/senteval",
+    output:
+        "results/data/transfer.parquet",
+    log:
+        "results/logs/prepare_transfer.log",
+    conda:
+        ENV
+    shell:
+        "python -m gradparadigm prepare-transfer --senteval {input} --out {output} 2> {log}"

@@ -1,6 +1,6 @@
-"""Tables of all evaluated encoders in the paper's column order.
+"""Tables of all evaluated encoders in the paper's column order: STS and transfer tasks.
 
-Every result file (``sts.json``) carries its labels (model, variant, seed) in ``meta``, so the tables
+Every result file (``sts.json``, ``transfer.json``) carries its labels (model, variant, seed) in ``meta``, so the tables
 do not depend on the folder layout. Seeds of one (model, variant) are averaged; with more than one
 seed the Markdown/LaTeX cells read ``mean ± std`` (sample std).
 
@@ -28,6 +28,8 @@ STS_COLUMNS = {"STS12": "STS12", "STS13": "STS13", "STS14": "STS14", "STS15": "S
 STS_CAPTION = ("STS: Spearman correlation x100 between cosine similarity and gold scores. STS12-16 in "
                "SentEval's 'all' setting (subsets concatenated); STS-B and SICK-R test splits, no trained "
                "regressor; Avg. = mean of the seven.")
+TRANSFER_COLUMNS = {"MR": "MR", "CR": "CR", "SUBJ": "SUBJ", "MPQA": "MPQA", "SST2": "SST2", "TREC": "TREC",
+                    "MRPC": "MRPC", "avg": "Avg."}
 LABELS = ("model", "variant", "seed")
 
 
@@ -72,7 +74,9 @@ def summarise(long: pd.DataFrame, columns: dict[str, str], metric: str) -> pd.Da
         summary[columns[task]] = wide[("mean", task)]
         summary[columns[task] + " std"] = wide[("std", task)]
     summary["n_seeds"] = wide["n"].max(axis=1).astype(int)
-    return summary.reset_index()
+    # rows in the order the runs were given (the config's order), not sorted by name
+    first_seen = list(dict.fromkeys(zip(part["model"], part["variant"])))
+    return summary.reindex(first_seen).reset_index()
 
 
 def _cells(summary: pd.DataFrame, columns: list[str]) -> list[list[str]]:
@@ -124,4 +128,35 @@ def write_sts_tables(paths: list[str | Path], prefix: str | Path) -> pd.DataFram
     long = sts_long(paths)
     summary = summarise(long, STS_COLUMNS, "spearman")
     write_tables(summary, long, prefix, STS_CAPTION, "tab:sts")
+    return summary
+
+
+def transfer_long(paths: list[str | Path]) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
+    """Every number of every transfer result (acc, devacc, MRPC f1; avg), and the (mode, engine)
+    settings the results were computed with."""
+    rows, settings = [], set()
+    for path in map(Path, paths):
+        result = _load(path)
+        labels = [result["meta"][k] for k in LABELS]
+        settings.add((result.get("mode", "?"), result.get("engine", "?")))
+        for task, values in result.get("tasks", {}).items():
+            for metric in ("acc", "devacc", "f1"):
+                if isinstance(values.get(metric), (int, float)):
+                    rows.append([*labels, task, metric, float(values[metric])])
+        rows.append([*labels, "avg", "acc", float(result["avg"])])
+    return pd.DataFrame(rows, columns=[*LABELS, "task", "metric", "value"]), settings
+
+
+def transfer_caption(settings: set[tuple[str, str]]) -> str:
+    described = "; ".join(f"SentEval '{mode}' mode, {engine} logistic regression" for mode, engine in sorted(settings))
+    return ("Transfer tasks: test accuracy x100 of a logistic regression on frozen sentence embeddings "
+            f"({described}). MR, CR, SUBJ, MPQA: 10-fold cross-validation with an inner k-fold over the "
+            "L2 grid ('fast' mode: 5 folds); SST2: L2 chosen on dev; TREC, MRPC: k-fold on train, official "
+            "test set (MRPC F1 in the long CSV). Avg. = mean of the tasks.")
+
+
+def write_transfer_tables(paths: list[str | Path], prefix: str | Path) -> pd.DataFrame:
+    long, settings = transfer_long(paths)
+    summary = summarise(long, TRANSFER_COLUMNS, "acc")
+    write_tables(summary, long, prefix, transfer_caption(settings), "tab:transfer")
     return summary

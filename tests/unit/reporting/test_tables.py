@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from gradparadigm.errors import DataFormatError
-from gradparadigm.reporting.tables import latex_escape, write_sts_tables
+from gradparadigm.reporting.tables import latex_escape, write_sts_tables, write_transfer_tables
 
 TASKS = ["STS12", "STS13", "STS14", "STS15", "STS16", "STSBenchmark", "SICKRelatedness"]
 
@@ -64,3 +64,26 @@ def test_results_without_labels_are_rejected(tmp_path):
 
 def test_latex_escape():
     assert latex_escape("a_b & 50% #1 {x}") == r"a\_b \& 50\% \#1 \{x\}"
+
+
+def _transfer(path, variant, seed, base, mode="test", engine="torch"):
+    tasks = {task: {"acc": base + i, "devacc": base + i + 1} for i, task in
+             enumerate(["MR", "CR", "SUBJ", "MPQA", "SST2", "TREC", "MRPC"])}
+    tasks["MRPC"]["f1"] = 80.0
+    result = {"mode": mode, "engine": engine, "tasks": tasks, "avg": base + 3,
+              "meta": {"model": "m", "variant": variant, "seed": str(seed)}}
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_transfer_tables(tmp_path):
+    paths = [_transfer(tmp_path / "a.json", "v1", 0, 80.0), _transfer(tmp_path / "b.json", "v1", 1, 82.0),
+             _transfer(tmp_path / "c.json", "base", 0, 70.0)]
+    summary = write_transfer_tables(paths, tmp_path / "transfer")
+    assert list(summary.variant) == ["v1", "base"]  # the order the runs were given
+    assert list(summary.columns[2:-1:2]) == ["MR", "CR", "SUBJ", "MPQA", "SST2", "TREC", "MRPC", "Avg."]
+    assert summary.loc[0, "MRPC"] == pytest.approx(87.0) and summary.loc[0, "Avg."] == pytest.approx(84.0)
+    markdown = (tmp_path / "transfer.md").read_text()
+    assert "82.00 ± 1.41" in markdown and "SentEval 'test' mode, torch logistic regression" in markdown
+    long = pd.read_csv(tmp_path / "transfer_long.csv")
+    assert set(long.metric) == {"acc", "devacc", "f1"}
