@@ -51,77 +51,74 @@ def cmd_fetch_corpus(args: argparse.Namespace) -> None:
     fetch_corpus(args.out, args.record, url=args.url, local_file=args.local_file, verify=not args.no_verify)
 
 
-def cmd_prepare_sts(args: argparse.Namespace) -> None:
-    from gradparadigm.data.sts import parse_sts_all
+def _write_table(table, out: Path) -> None:
     from gradparadigm.data.tables import write_table
 
-    table = parse_sts_all(args.senteval)
-    write_table(table, args.out)
+    write_table(table, out)
     counts = table.groupby(["task", "split"]).size()
-    log.info("wrote %s: %d pairs\n%s", args.out, len(table), counts.to_string())
+    log.info("wrote %s: %d rows\n%s", out, len(table), counts.to_string())
 
 
-def cmd_eval_sts(args: argparse.Namespace) -> None:
+def cmd_prepare_sts(args: argparse.Namespace) -> None:
+    from gradparadigm.data.sts import parse_sts_all
+
+    _write_table(parse_sts_all(args.senteval), args.out)
+
+
+def cmd_prepare_transfer(args: argparse.Namespace) -> None:
+    from gradparadigm.data.transfer_tasks import parse_transfer_tasks
+
+    _write_table(parse_transfer_tasks(args.senteval), args.out)
+
+
+def _evaluate(args: argparse.Namespace, table_path: Path, evaluate, **meta) -> tuple[dict, float, object]:
+    """Load the table and the encoder, run ``evaluate(table, encoder)``, add provenance to the result
+    under ``meta`` and write it atomically to ``args.out``."""
     from gradparadigm.data.tables import read_table
     from gradparadigm.encoder import load_encoder
-    from gradparadigm.evaluation.sts import SETTING, evaluate_sts
     from gradparadigm.fileio import write_json_atomic
     from gradparadigm.provenance import environment_info
 
-    table = read_table(args.sts_table)
+    table = read_table(table_path)
     encoder = load_encoder(args.model, args.pooler, device=args.device, max_length=args.max_length)
     start = time.perf_counter()
-    results = evaluate_sts(table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks)
+    results = evaluate(table, encoder)
     seconds = time.perf_counter() - start
     results["meta"] = {
         **_meta(args.meta),
         "model_source": args.model,
         "pooler": encoder.pooler,
         "max_length": encoder.max_length,
-        "setting": SETTING,
+        **meta,
         "seconds": round(seconds, 2),
         **environment_info(encoder.device),
     }
     write_json_atomic(args.out, results)
+    return results, seconds, encoder
+
+
+def cmd_eval_sts(args: argparse.Namespace) -> None:
+    from gradparadigm.evaluation.sts import SETTING, evaluate_sts
+
+    def evaluate(table, encoder):
+        return evaluate_sts(table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks)
+
+    results, seconds, encoder = _evaluate(args, args.sts_table, evaluate, setting=SETTING)
     summary = "  ".join(f"{t}={results[t]['spearman']:.2f}" for t in [*args.tasks, "avg"])
     log.info("STS Spearman x100 (%s pooling, %.1f s): %s", encoder.pooler, seconds, summary)
 
 
-def cmd_prepare_transfer(args: argparse.Namespace) -> None:
-    from gradparadigm.data.tables import write_table
-    from gradparadigm.data.transfer_tasks import parse_transfer_tasks
-
-    table = parse_transfer_tasks(args.senteval)
-    write_table(table, args.out)
-    counts = table.groupby(["task", "split"]).size()
-    log.info("wrote %s: %d rows\n%s", args.out, len(table), counts.to_string())
-
-
 def cmd_eval_transfer(args: argparse.Namespace) -> None:
-    from gradparadigm.data.tables import read_table
-    from gradparadigm.encoder import load_encoder
     from gradparadigm.evaluation.transfer import run_transfer
-    from gradparadigm.fileio import write_json_atomic
-    from gradparadigm.provenance import environment_info
 
-    table = read_table(args.transfer_table)
-    encoder = load_encoder(args.model, args.pooler, device=args.device, max_length=args.max_length)
-    start = time.perf_counter()
-    results = run_transfer(
-        table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks, mode=args.mode,
-        engine=args.engine, cache_dir=args.cache_dir, fingerprint=encoder.fingerprint(),
-        threads=args.classifier_threads,
-    )
-    seconds = time.perf_counter() - start
-    results["meta"] = {
-        **_meta(args.meta),
-        "model_source": args.model,
-        "pooler": encoder.pooler,
-        "max_length": encoder.max_length,
-        "seconds": round(seconds, 2),
-        **environment_info(encoder.device),
-    }
-    write_json_atomic(args.out, results)
+    def evaluate(table, encoder):
+        return run_transfer(
+            table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks, mode=args.mode,
+            engine=args.engine, cache_dir=args.cache_dir, fingerprint=encoder.fingerprint(),
+            threads=args.classifier_threads,
+        )
+
+    results, seconds, _ = _evaluate(args, args.transfer_table, evaluate)
     summary = "  ".join(f"{t}={results['tasks'][t]['acc']:.2f}" for t in args.tasks)
     log.info("transfer accuracy (%s mode, %s engine, %.1f s): %s  avg=%.2f", args.mode, args.engine, seconds,
              summary, results["avg"])
