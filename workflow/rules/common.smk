@@ -1,10 +1,12 @@
 # Configuration, validation and the small helpers every rule file uses. No rules here.
+import json
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -30,6 +32,27 @@ shell.prefix(
 MODELS = config["models"]
 VARIANTS = config["variants"]
 SEEDS = config["seeds"]
+
+# The library resolves each run's settings at parse time, from this checkout's src/ (ahead of any
+# installed copy), so that an unknown loss hyperparameter or training setting fails before any job
+# starts, naming its config key.
+sys.path.insert(0, str(REPO / "src"))
+from gradparadigm.errors import ConfigError
+from gradparadigm.provenance import code_digest
+from gradparadigm.training.settings import resolve_run_settings, views_key
+
+try:
+    RUNS = {
+        (model, variant): resolve_run_settings(config, model, variant)
+        for model in MODELS
+        for variant in VARIANTS
+        if VARIANTS[variant]["loss"] != "none"
+    }
+except ConfigError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
+# A hash of src/gradparadigm: in the train rule's params, so `--rerun-triggers params` (a default
+# trigger) retrains when the library changes. Snakemake's own code trigger does not see src/.
+CODE_VERSION = code_digest()
 
 
 def _local(env_var, value):
@@ -84,6 +107,108 @@ def corpus_source(wildcards):
     return f"--url {config['data']['corpus']['url']!r}"
 
 
+def trained_model_dir(wildcards):
+    return f"results/{wildcards.model}/{wildcards.variant}/seed~{wildcards.seed}/model"
+
+
+def eval_model_input(wildcards):
+    """The trained model folder an eval rule needs (nothing for an untrained baseline)."""
+    return trained_model_dir(wildcards) if is_trained(wildcards.variant) else []
+
+
 def eval_model_source(wildcards):
-    """What eval rules load: the base encoder for an untrained variant."""
+    """What eval rules load: the trained model, or the base encoder for an untrained variant."""
+    if is_trained(wildcards.variant):
+        return trained_model_dir(wildcards)
     return MODELS[wildcards.model]["source"]
+
+
+def eval_pooler(wildcards):
+    return VARIANTS[wildcards.variant]["pooler"]
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def trained_variants_regex():
+    trained = [re.escape(v) for v in VARIANTS if is_trained(v)]
+    return "|".join(trained) if trained else "(?!)"  # (?!) matches nothing
+
+
+def run_settings(wildcards):
+    return RUNS[(wildcards.model, wildcards.variant)]
+
+
+def run_views_key(model, variant, seed):
+    run = RUNS[(model, variant)]
+    return views_key(
+        run["model_source"], run["train"]["max_length"], run["augment"], int(seed)
+    )
+
+
+def train_views_dir(wildcards):
+    key = run_views_key(wildcards.model, wildcards.variant, wildcards.seed)
+    return f"results/views/{wildcards.model}/{key}"
+
+
+# views key -> (model source, max length, augmentation, seed): the views every run needs
+VIEWS = {
+    (model, run_views_key(model, variant, seed)): (
+        RUNS[(model, variant)]["model_source"],
+        RUNS[(model, variant)]["train"]["max_length"],
+        RUNS[(model, variant)]["augment"],
+        seed,
+    )
+    for (model, variant) in RUNS
+    for seed in SEEDS
+}
+
+
+def augment_args(wildcards):
+    try:
+        source, max_length, augment, seed = VIEWS[
+            (wildcards.model, wildcards.views_key)
+        ]
+    except KeyError:
+        raise WorkflowError(
+            f"no run of this config uses views {wildcards.model}/{wildcards.views_key}"
+        ) from None
+    return (
+        f"--model {shlex.quote(source)} --max-length {max_length} --strategy {augment['strategy']} "
+        f"--rate {augment['rate']} --seed {seed}"
+    )
+
+
+def train_params(wildcards):
+    """The rule's params: every resolved setting, so a changed value retrains the run."""
+    run = run_settings(wildcards)
+    return {
+        "model": run["model_source"],
+        "loss": run["loss"],
+        "loss_args": json.dumps(run["loss_args"], sort_keys=True),
+        "pooler": run["pooler"],
+        "settings": json.dumps(run["train"], sort_keys=True),
+    }
+
+
+def checkpoint_dir(wildcards):
+    """Resumable state, deliberately not a declared output (Snakemake deletes those before a job)."""
+    return f"results/checkpoints/{wildcards.model}/{wildcards.variant}/seed~{wildcards.seed}"
+
+
+def train_mem_mb(wildcards, attempt):
+    """Host memory; more on a retry (e.g. a SLURM OOM kill, with --retries)."""
+    return 16000 * attempt
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes: a paper-scale BERT-base run takes about an hour on one modern GPU."""
+    return 360 * attempt
+
+
+def trained_model_dirs():
+    return [
+        f"results/{model}/{variant}/seed~{seed}/model"
+        for (model, variant) in RUNS
+        for seed in variant_seeds(variant)
+    ]

@@ -4,6 +4,7 @@
 rule eval_sts:
     input:
         table="results/data/sts.parquet",
+        model=eval_model_input,
     output:
         "results/{model}/{variant}/seed~{seed}/sts.json",
     log:
@@ -18,7 +19,7 @@ rule eval_sts:
         runtime=60,
     params:
         model=eval_model_source,
-        pooler=lambda wc: VARIANTS[wc.variant]["pooler"],
+        pooler=eval_pooler,
         tasks=" ".join(config["eval"]["sts_tasks"]),
         batch_size=config["eval"]["batch_size"],
         max_length=(
