@@ -5,7 +5,7 @@ folder (``results/checkpoints/{model}/{variant}/seed~{seed}/``) and survives a k
 
 * ``state.pt``: model (encoder and head), optimiser and scheduler state, every RNG state (Python,
   NumPy, torch CPU and CUDA), the step, the best STS-B dev score and its step, the byte length of
-  the live log at that step, and a compatibility key (hyperparameters + code digest);
+  the live log at that step, and a compatibility key (settings + digest of the training code);
 * ``best-step<N>.safetensors``: the encoder weights of the best evaluation so far;
 * ``train_log.jsonl``: the live log (the trainer appends to it as it goes; on resume it is cut
   back to the checkpoint's step, so records are never duplicated);

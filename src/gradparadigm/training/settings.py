@@ -36,6 +36,17 @@ _DEVICE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
 # key changes with it, so stale caches are never reused.
 VIEWS_FORMAT = 1
 
+# The code that shapes a trained model: its digest is the train rule's code version (a rerun
+# trigger) and part of a checkpoint's compatibility key. Edits elsewhere (CLI, tables, transfer
+# evaluation) neither retrain finished runs nor discard checkpoints.
+TRAINING_CODE = ("training", "losses", "encoder.py", "evaluation/sts.py", "data/sts.py")
+
+
+def training_code_version() -> str:
+    from gradparadigm.provenance import code_digest
+
+    return code_digest(TRAINING_CODE)
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -197,9 +208,12 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
 
     spec = config["variants"][variant]
     loss = spec.get("loss", "none")
-    if loss == "none":
-        return None
     where = f"variants.{variant}"
+    if loss == "none":
+        for key in ("loss_args", "train", "per_model"):
+            if spec.get(key):
+                raise ConfigError(f"{where}.{key}", "has no effect on an untrained variant (loss: none)")
+        return None
     per_model = spec.get("per_model") or {}
     for name in per_model:
         if name not in config["models"]:

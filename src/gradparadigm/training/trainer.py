@@ -58,12 +58,12 @@ from gradparadigm.errors import ConfigError, DataFormatError, ModelLoadError, Tr
 from gradparadigm.evaluation.sts import stsb_dev_spearman
 from gradparadigm.fileio import atomic_path, write_json_atomic
 from gradparadigm.losses import build_loss
-from gradparadigm.provenance import code_digest, environment_info
+from gradparadigm.provenance import environment_info
 from gradparadigm.training.checkpoint import Checkpointer, Progress, append_record
 from gradparadigm.training.diagnostics import batch_statistics, describe_inputs
 from gradparadigm.training.export import save_sentence_transformer
 from gradparadigm.training.head import build_head, resolve_head
-from gradparadigm.training.settings import TrainSettings
+from gradparadigm.training.settings import TrainSettings, training_code_version
 from gradparadigm.training.views import collate, load_views
 
 log = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, 
 
 
 def _compat_key(record: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + "-" + code_digest()
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + "-" + training_code_version()
 
 
 def _round(record: dict[str, Any]) -> dict[str, Any]:

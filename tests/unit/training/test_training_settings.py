@@ -117,3 +117,20 @@ def test_views_key_follows_every_setting_that_shapes_the_views():
     assert len(keys) == 7
     assert views_key("src", 32, deletion, 1).startswith("word_deletion-r0.1-len32-seed1-")
     assert views_key("src", 32, {"strategy": "word_deletion", "rate": 0.1}, 1) == views_key("src", 32, deletion, 1)
+
+
+def test_untrained_variant_rejects_training_keys():
+    config = _config()
+    config["variants"]["base"] = {"loss": "none", "loss_args": {}, "train": {"lr": 1e-5}}
+    with pytest.raises(ConfigError) as info:
+        resolve_run_settings(config, "m1", "base")
+    assert info.value.key == "variants.base.train"
+
+
+def test_training_code_version_ignores_code_that_does_not_shape_a_model():
+    from gradparadigm.provenance import code_digest
+    from gradparadigm.training.settings import TRAINING_CODE, training_code_version
+
+    package = Path(__import__("gradparadigm").__file__).parent
+    assert all((package / part).exists() for part in TRAINING_CODE)
+    assert training_code_version() == code_digest(TRAINING_CODE) != code_digest()
