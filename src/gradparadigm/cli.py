@@ -133,7 +133,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from gradparadigm.training.trainer import train
 
     _quiet_hub_progress()
-    settings = TrainSettings.from_dict({**_json_arg(args.settings, "--settings")}, where="--settings")
+    settings = TrainSettings.from_dict(_json_arg(args.settings, "--settings"), where="--settings")
     stop = {"requested": False}
 
     def request_stop(signum, frame):  # SLURM sends SIGTERM before it kills a job (preemption, time limit)

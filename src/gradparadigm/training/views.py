@@ -150,15 +150,15 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
         "seed": seed if augment.seeded else None,
         "corpus": str(Path(corpus).resolve()),
         "n_sentences": len(sentences),
-        "truncated": int((lengths >= max_length).sum()),
+        "at_max_length": int((lengths >= max_length).sum()),  # truncated, or exactly that long
         "mean_tokens_view0": float(lengths.mean()),
         "identical_views": int(sum(a == b for a, b in zip(*columns.values()))),
     }
     with atomic_path(out_dir, is_dir=True) as tmp:
         dataset.save_to_disk(str(tmp / "data"))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    log.info("views of %d sentences (%s, max length %d, %d truncated) written to %s",
-             len(sentences), augment.strategy, max_length, meta["truncated"], out_dir)
+    log.info("views of %d sentences (%s, max length %d, %d at the limit) written to %s",
+             len(sentences), augment.strategy, max_length, meta["at_max_length"], out_dir)
     return meta
 
 
