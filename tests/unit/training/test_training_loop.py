@@ -196,3 +196,12 @@ def test_saved_model_loads_everywhere_with_the_same_embeddings(pooler, tmp_path,
     np.testing.assert_allclose(st, ours, atol=1e-5)
     hf = AutoModel.from_pretrained(str(model_dir))
     assert hf.config.hidden_size == 32 and not any(torch.isnan(p).any() for p in hf.parameters())
+
+
+def test_bf16_autocast_path_trains(tmp_path, run_training):
+    """The precision CUDA runs use (bf16 autocast; the loss upcasts to float32), here on CPU."""
+    settings = dataclasses.replace(FAST, max_steps=2, eval_steps=2, precision="bf16")
+    record, paths = run_training(tmp_path, settings=settings)
+    assert record["resolved"]["precision"] == "bf16"
+    assert all(np.isfinite(r["loss"]) for r in records(paths["log_out"]) if r["type"] == "train")
+    assert all(v.dtype == torch.float32 for v in weights(paths["model_out"]).values())  # fp32 master weights
