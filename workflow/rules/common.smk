@@ -44,12 +44,12 @@ from gradparadigm.training.settings import (
     views_key,
 )
 
-try:
+try:  # every variant is checked; untrained ones (loss: none) resolve to None
     RUNS = {
-        (model, variant): resolve_run_settings(config, model, variant)
+        (model, variant): run
         for model in MODELS
         for variant in VARIANTS
-        if VARIANTS[variant]["loss"] != "none"
+        if (run := resolve_run_settings(config, model, variant)) is not None
     }
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
