@@ -205,3 +205,48 @@ def test_bf16_autocast_path_trains(tmp_path, run_training):
     assert record["resolved"]["precision"] == "bf16"
     assert all(np.isfinite(r["loss"]) for r in records(paths["log_out"]) if r["type"] == "train")
     assert all(v.dtype == torch.float32 for v in weights(paths["model_out"]).values())  # fp32 master weights
+
+
+@pytest.mark.slow
+def test_sigkilled_cli_run_resumes_to_the_same_model(tmp_path, run_training, tiny_model_dir, views_dir, sts_dev):
+    """A real process death: ``gradparadigm train`` is SIGKILLed after its first checkpoint, then the same
+    command, in a fresh interpreter, finishes the run; the model equals an uninterrupted run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from gradparadigm.data.tables import write_table
+
+    settings = dataclasses.replace(FAST, max_steps=120, eval_steps=40, log_steps=10, checkpoint_steps=20)
+    write_table(sts_dev, tmp_path / "sts.parquet")
+    out = tmp_path / "cli"
+    command = [sys.executable, "-m", "gradparadigm", "train", "--model", str(tiny_model_dir), "--views",
+               str(views_dir), "--sts-table", str(tmp_path / "sts.parquet"), "--loss", "infonce",
+               "--settings", json.dumps(settings.to_dict()), "--threads", "1",
+               "--model-out", str(out / "model"), "--log-out", str(out / "train_log.jsonl"),
+               "--hparams-out", str(out / "hparams.json"), "--checkpoint-dir", str(out / "checkpoint")]
+    src = str(Path(trainer_module.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": src, "HF_HUB_OFFLINE": "1"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    summary = out / "checkpoint" / "checkpoint.json"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if summary.is_file() and json.loads(summary.read_text())["step"] >= 20:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    assert process.wait(timeout=30) == -signal.SIGKILL, "the run ended before it could be killed"
+    killed_at = json.loads(summary.read_text())["step"]
+    assert killed_at < 120 and not (out / "model").exists()
+
+    finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    resumed = json.loads((out / "hparams.json").read_text())["result"]["resumed_from_steps"]
+    assert resumed == [killed_at]
+    _, reference = run_training(tmp_path / "uninterrupted", settings=settings)
+    assert records(out / "train_log.jsonl") == records(reference["log_out"])
+    ours, theirs = weights(out / "model"), weights(reference["model_out"])
+    assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
