@@ -14,6 +14,7 @@ if not workflow.config_settings.configfiles:
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 
@@ -24,7 +25,7 @@ rule all:
         rules.aggregate.output,
 
 
-# Named partial targets: `snakemake --cores N data`, `... evaluate`.
+# Named partial targets: `snakemake --cores N data`, `... train_all`, `... evaluate`.
 rule data:
     input:
         rules.fetch_senteval.output,
@@ -37,3 +38,8 @@ rule evaluate:
     input:
         expand("{run}/sts.json", run=run_dirs()),
         transfer_results(),
+
+
+rule train_all:
+    input:
+        trained_model_dirs(),

@@ -133,12 +133,69 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
         write_transfer_tables(args.transfer, args.out_dir / "transfer")
 
 
+def _json_arg(text: str | None, flag: str) -> dict:
+    """A JSON object given inline or as ``@file``."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(Path(text[1:]).read_text() if text.startswith("@") else text)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise GradParadigmError(f"{flag}: not a JSON object or @file: {exc}") from None
+    if not isinstance(value, dict):
+        raise GradParadigmError(f"{flag}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _quiet_hub_progress() -> None:
+    """Progress bars of transformers/datasets (weights loading, shard writing) only clutter job logs."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def cmd_augment(args: argparse.Namespace) -> None:
+    from gradparadigm.training.settings import AugmentSettings
+    from gradparadigm.training.views import build_views
+
+    _quiet_hub_progress()
+    build_views(args.corpus, args.model, args.out, max_length=args.max_length,
+                augment=AugmentSettings(args.strategy, args.rate), seed=args.seed)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import signal
+
+    from gradparadigm.training.settings import TrainSettings
+    from gradparadigm.training.trainer import train
+
+    _quiet_hub_progress()
+    settings = TrainSettings.from_dict(_json_arg(args.settings, "--settings"), where="--settings")
+    stop = {"requested": False}
+
+    def request_stop(signum, frame):  # SLURM sends SIGTERM before it kills a job (preemption, time limit)
+        log.warning("signal %d: checkpointing after the current step, then stopping", signum)
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    train(model_source=args.model, views_dir=args.views, sts_table=args.sts_table, loss=args.loss,
+          loss_args=_json_arg(args.loss_args, "--loss-args"), pooler=args.pooler, settings=settings, seed=args.seed,
+          model_out=args.model_out, log_out=args.log_out, hparams_out=args.hparams_out,
+          checkpoint_dir=args.checkpoint_dir, eval_batch_size=args.eval_batch_size, meta=_meta(args.meta),
+          stop_requested=lambda: stop["requested"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from gradparadigm.data.fetch import SENTEVAL_URL, WIKI1M_URL
     from gradparadigm.data.sts import STS_TASKS
     from gradparadigm.data.transfer_tasks import TRANSFER_TASKS
     from gradparadigm.encoder import POOLERS
     from gradparadigm.evaluation.transfer import ENGINES, MODES
+    from gradparadigm.losses import LOSS_NAMES
+    from gradparadigm.training.settings import AUGMENTATIONS
 
     parser = argparse.ArgumentParser(prog="gradparadigm", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +256,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads for the classifiers (1 is fastest on a shared machine)")
     p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
     p.set_defaults(func=cmd_eval_transfer)
+
+    p = sub.add_parser("augment", help="tokenize the corpus into the two views of every sentence (Arrow cache)")
+    p.add_argument("--corpus", required=True, type=Path, help="one sentence per line")
+    p.add_argument("--model", required=True, help="whose tokenizer: packaged:NAME, a local folder or a hub id")
+    p.add_argument("--out", required=True, type=Path, help="views folder to write (reused if up to date)")
+    p.add_argument("--max-length", type=int, default=32)
+    p.add_argument("--strategy", choices=AUGMENTATIONS, default="dropout",
+                   help="dropout: identical text (the paper's); word_deletion / token_shuffle: discrete edits")
+    p.add_argument("--rate", type=float, default=0.0, help="deletion probability / share of tokens shuffled")
+    p.add_argument("--seed", type=int, default=0, help="draws the discrete augmentations (unused by dropout)")
+    p.set_defaults(func=cmd_augment)
+
+    p = sub.add_parser("train", help="train one encoder (unsupervised SimCSE loop), resumable")
+    p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
+    p.add_argument("--views", required=True, type=Path, help="views folder written by `augment`")
+    p.add_argument("--sts-table", required=True, type=Path, help="table of `prepare-sts` (STS-B dev selects)")
+    p.add_argument("--loss", required=True, choices=LOSS_NAMES)
+    p.add_argument("--loss-args", default=None, help="JSON object (or @file) of loss hyperparameters")
+    p.add_argument("--pooler", choices=POOLERS, default="cls")
+    p.add_argument("--settings", default=None,
+                   help="JSON object (or @file) of training settings; missing keys take their defaults")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model-out", required=True, type=Path, help="folder for the best model (sentence-transformers)")
+    p.add_argument("--log-out", required=True, type=Path, help="train_log.jsonl")
+    p.add_argument("--hparams-out", required=True, type=Path, help="hparams.json (settings, result, provenance)")
+    p.add_argument("--checkpoint-dir", required=True, type=Path, help="resumable state; keep it out of outputs")
+    p.add_argument("--eval-batch-size", type=int, default=128)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored in hparams.json")
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV) of all evaluated encoders")
     p.add_argument("--sts", nargs="*", default=[], type=Path, help="sts.json files")

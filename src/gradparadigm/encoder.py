@@ -128,7 +128,12 @@ def saved_pooler(model_dir: str | Path) -> str | None:
     if not config.is_file():
         return None
     settings = json.loads(config.read_text())
-    if settings.get("pooling_mode_cls_token"):
+    mode = settings.get("pooling_mode")  # sentence-transformers >= 6: "cls" / "mean" (or a list)
+    if isinstance(mode, list) and len(mode) == 1:
+        mode = mode[0]
+    if mode in POOLERS:
+        return mode
+    if settings.get("pooling_mode_cls_token"):  # older releases: one flag per mode
         return "cls"
     if settings.get("pooling_mode_mean_tokens"):
         return "mean"

@@ -38,3 +38,43 @@ class ConfigError(GradParadigmError):
 
 class ModelLoadError(GradParadigmError):
     """An encoder could not be loaded (missing path, hub unreachable, offline cache miss)."""
+
+
+class TrainingDivergedError(GradParadigmError):
+    """The loss or its gradient became NaN/inf: the run stops, no model is written.
+
+    The message names the step, the loss, what was not finite and a summary of the loss's inputs;
+    the trainer adds where the checkpoint of the last good step is.
+    """
+
+    def __init__(self, step: int, loss: str, what: str, inputs: str, lr: float | None = None):
+        self.step = step
+        self.loss = loss
+        self.what = what
+        self.inputs = inputs
+        self.lr = lr
+        self.checkpoint: str = ""
+        super().__init__(step, loss, what)
+
+    def add_note_checkpoint(self, step: int | None, directory) -> None:
+        if step:
+            self.checkpoint = (f" The checkpoint of step {step} is kept in {directory}; rerunning the same "
+                               "command resumes from it (and will diverge again unless the settings change, "
+                               "which discards it).")
+        else:
+            self.checkpoint = " No checkpoint was written before the failure."
+
+    def __str__(self) -> str:
+        lr = f", lr {self.lr:.3g}" if self.lr is not None else ""
+        return (f"training diverged at step {self.step} (loss {self.loss!r}{lr}): {self.what}. Loss inputs: "
+                f"{self.inputs}. No model was written.{self.checkpoint}")
+
+
+class TrainingInterrupted(GradParadigmError):
+    """Training stopped before its last step (a signal, or a test's simulated kill)."""
+
+    def __init__(self, checkpoint_step: int, directory):
+        self.checkpoint_step = checkpoint_step
+        self.directory = directory
+        super().__init__(f"training interrupted; the checkpoint of step {checkpoint_step} is in {directory}: "
+                         "run the same command again to resume")

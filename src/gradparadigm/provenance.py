@@ -31,11 +31,17 @@ def git_commit(repo: str | Path | None = None) -> str:
         return "unknown"
 
 
-def code_digest() -> str:
-    """sha256 of the library's source files: a rerun trigger that git state alone would miss."""
+def code_digest(parts: tuple[str, ...] | None = None) -> str:
+    """sha256 of the library's source files: a rerun trigger that git state alone would miss.
+
+    ``parts`` restricts it to some modules or subpackages (paths relative to the package, e.g.
+    ``("training", "encoder.py")``); default: the whole package.
+    """
     root = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for file in sorted(root.rglob("*.py")):
+    files = root.rglob("*.py") if parts is None else (
+        f for part in parts for f in ((root / part).rglob("*.py") if (root / part).is_dir() else [root / part]))
+    for file in sorted(set(files)):
         digest.update(file.relative_to(root).as_posix().encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:16]

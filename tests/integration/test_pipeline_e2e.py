@@ -1,4 +1,6 @@
-"""End to end: the real Snakefile on a tiny config (a 2-layer random BERT, the offline data mirror)."""
+"""End to end: the real Snakefile on a tiny study (a 2-layer random BERT, the offline data mirror):
+fetch -> prepare -> augment -> train -> eval_sts + eval_transfer -> tables, next to an untrained
+baseline; then the caching and rerun behaviour a user relies on."""
 
 from __future__ import annotations
 
@@ -18,62 +20,94 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _run(workdir: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+def _snakemake(workdir: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args],
+         "--configfile", str(workdir / "config.yaml"), *args],
         capture_output=True, text=True, timeout=900, env=env)
 
 
-@pytest.fixture()
-def tiny_study(tmp_path, tiny_bert_dir) -> Path:
+def _write_config(workdir: Path, model: Path, lr: float) -> None:
     config = {
-        "models": {"tiny": {"source": str(tiny_bert_dir)}},
-        "variants": {"untrained-cls": {"loss": "none", "pooler": "cls"},
-                     "untrained-mean": {"loss": "none", "pooler": "mean"}},
-        "eval": {"batch_size": 256, "max_length": 64,
+        "models": {"tiny": {"source": str(model)}},
+        "variants": {
+            "untrained-cls": {"loss": "none", "pooler": "cls"},
+            "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 3, "eval_steps": 2,
+                                                    "log_steps": 1, "checkpoint_steps": 2, "lr": lr}},
+        },
+        "seeds": [0],
+        "eval": {"batch_size": 256, "max_length": 32,
                  # two of the seven transfer tasks, SentEval's prototyping mode: seconds, not minutes
                  "transfer_tasks": ["TREC", "MRPC"], "transfer_mode": "fast"},
     }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return tmp_path
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def test_tiny_study_builds_the_sts_table_and_is_cached(tiny_study, downstream):
-    env = {"GRADPARADIGM_SENTEVAL_DIR": str(downstream)}
-    result = _run(tiny_study, env)
+@pytest.fixture()
+def data_env(shared_data, tmp_path) -> dict[str, str]:
+    corpus = tmp_path / "corpus.txt"  # the first 200 sentences of the mirrored wiki1m slice
+    lines = (shared_data / "wiki" / "wiki1m_for_simcse.head11914.txt").read_text(encoding="utf-8").splitlines()
+    corpus.write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
+    return {"GRADPARADIGM_SENTEVAL_DIR": str(shared_data / "downstream"), "GRADPARADIGM_CORPUS_FILE": str(corpus)}
+
+
+def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env):
+    study = tmp_path / "study"
+    study.mkdir()
+    _write_config(study, tiny_bert_dir, lr=3e-5)
+    result = _snakemake(study, data_env, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
+    results = study / "results"
 
-    results = tiny_study / "results"
+    # the STS table: both runs, every column, numbers in range, the setting stated
     table = pd.read_csv(results / "tables" / "sts.csv")
-    assert sorted(table.variant) == ["untrained-cls", "untrained-mean"]
+    assert list(table.variant) == ["untrained-cls", "infonce"]  # the config's order
     for column in ["STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "Avg."]:
         assert table[column].map(lambda v: math.isfinite(v) and -100 <= v <= 100).all()
-    sts = json.loads((results / "tiny" / "untrained-mean" / "seed~0" / "sts.json").read_text())
-    assert sts["meta"]["pooler"] == "mean" and sts["meta"]["model"] == "tiny"
-    assert sts["STS12"]["spearman"] == sts["STS12"]["spearman_all"] != sts["STS12"]["spearman_wmean"]
-    assert (results / "tables" / "sts.md").read_text().count("| tiny ") == 2
+    assert "'all' setting" in (results / "tables" / "sts.md").read_text()
     transfer = pd.read_csv(results / "tables" / "transfer.csv")
-    assert sorted(transfer.variant) == ["untrained-cls", "untrained-mean"]
     assert transfer[["TREC", "MRPC", "Avg."]].map(lambda v: 0 < v <= 100).all().all()
-    run = json.loads((results / "tiny" / "untrained-cls" / "seed~0" / "transfer.json").read_text())
-    assert run["mode"] == "fast" and run["engine"] == "torch" and "f1" in run["tasks"]["MRPC"]
     assert "fast' mode" in (results / "tables" / "transfer.md").read_text()
+
+    # the trained run: model, log, provenance; evaluated from its own folder
+    run = results / "tiny" / "infonce" / "seed~0"
+    hparams = json.loads((run / "hparams.json").read_text())
+    assert hparams["result"]["steps"] == 3 and hparams["train"]["lr"] == 3e-5
+    assert hparams["loss_args"] == {"tau": 0.05}
+    log = [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["type"] == "eval"] == [2, 3]
+    sts = json.loads((run / "sts.json").read_text())
+    assert sts["meta"]["model_source"] == "results/tiny/infonce/seed~0/model" and sts["meta"]["pooler"] == "cls"
+    assert sts["STS12"]["spearman"] == sts["STS12"]["spearman_all"] != sts["STS12"]["spearman_wmean"]
+    trained = json.loads((run / "transfer.json").read_text())
+    assert trained["mode"] == "fast" and trained["engine"] == "torch" and "f1" in trained["tasks"]["MRPC"]
+    assert not (results / "checkpoints" / "tiny" / "infonce" / "seed~0").exists()  # cleaned after success
+
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(run / "model"), device="cpu").encode(["a test ."]).shape == (1, 32)
+
+    # data provenance, logs and benchmarks of every rule
     assert json.loads((results / "data" / "senteval.sha256.json").read_text())["source"] == "local"
-    assert (results / "logs" / "eval_sts" / "tiny" / "untrained-cls" / "seed~0.log").stat().st_size > 0
+    assert (results / "logs" / "train" / "tiny" / "infonce" / "seed~0.log").stat().st_size > 0
     assert (results / "benchmarks" / "eval_sts" / "tiny" / "untrained-cls" / "seed~0.tsv").is_file()
 
-    again = _run(tiny_study, env)
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    # cached: nothing to do; a changed learning rate retrains (params trigger) but re-uses the views
+    assert "Nothing to be done" in _snakemake(study, data_env, "-n").stdout
+    _write_config(study, tiny_bert_dir, lr=1e-4)
+    plan = _snakemake(study, data_env, "-n").stdout
+    assert "rule train:" in plan and "Params have changed" in plan
+    assert "rule augment:" not in plan
 
 
-def test_corrupt_data_stops_the_run_and_names_the_file(tiny_study, downstream, tmp_path):
+def test_corrupt_data_stops_the_run_and_names_the_file(tmp_path, tiny_bert_dir, data_env, downstream):
     mirror = tmp_path / "mirror"
     shutil.copytree(downstream, mirror)
     (mirror / "SICK" / "SICK_trial.txt").write_text("truncated\n")
-    result = _run(tiny_study, {"GRADPARADIGM_SENTEVAL_DIR": str(mirror)})
+    _write_config(tmp_path, tiny_bert_dir, lr=3e-5)
+    result = _snakemake(tmp_path, {**data_env, "GRADPARADIGM_SENTEVAL_DIR": str(mirror)}, "--cores", "2")
     assert result.returncode != 0
-    log = (tiny_study / "results" / "logs" / "fetch_senteval.log").read_text()
+    log = (tmp_path / "results" / "logs" / "fetch_senteval.log").read_text()
     assert "SICK/SICK_trial.txt: sha256 mismatch" in log
-    assert not (tiny_study / "results" / "data" / "senteval").exists()
+    assert not (tmp_path / "results" / "data" / "senteval").exists()

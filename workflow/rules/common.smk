@@ -1,16 +1,22 @@
 # Configuration, validation and the small helpers every rule file uses. No rules here.
+import json
 import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
 REPO = Path(workflow.basedir)
-sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(
+    0, str(REPO / "src")
+)  # this checkout's library, ahead of any installed copy
 from gradparadigm.config import validate_config
 
 # Fills in the schema's defaults; a problem stops the run here, naming the config key.
 validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+
 ENV = "../../environment.yml"
 
 # Every rule runs `python -m gradparadigm` from this checkout's src/, so a job always runs the code
@@ -31,6 +37,30 @@ shell.prefix(
 MODELS = config["models"]
 VARIANTS = config["variants"]
 SEEDS = config["seeds"]
+
+# The library resolves each run's settings at parse time (from this checkout's src/, put first on
+# sys.path above), so that an unknown loss hyperparameter or training setting fails before any job
+# starts, naming its config key.
+from gradparadigm.errors import ConfigError
+from gradparadigm.training.settings import (
+    resolve_run_settings,
+    training_code_version,
+    views_key,
+)
+
+try:  # every variant is checked; untrained ones (loss: none) resolve to None
+    RUNS = {
+        (model, variant): run
+        for model in MODELS
+        for variant in VARIANTS
+        if (run := resolve_run_settings(config, model, variant)) is not None
+    }
+except ConfigError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
+# A hash of the library code that shapes a trained model (training, losses, encoder, STS-B dev
+# scoring): in the train rule's params, so `--rerun-triggers params` (a default trigger) retrains
+# when that code changes. Snakemake's own code trigger does not see src/.
+CODE_VERSION = training_code_version()
 
 
 def _local(env_var, value):
@@ -85,8 +115,19 @@ def corpus_source(wildcards):
     return f"--url {config['data']['corpus']['url']!r}"
 
 
+def trained_model_dir(wildcards):
+    return f"results/{wildcards.model}/{wildcards.variant}/seed~{wildcards.seed}/model"
+
+
+def eval_model_input(wildcards):
+    """The trained model folder an eval rule needs (nothing for an untrained baseline)."""
+    return trained_model_dir(wildcards) if is_trained(wildcards.variant) else []
+
+
 def eval_model_source(wildcards):
-    """What eval rules load: the base encoder for an untrained variant."""
+    """What eval rules load: the trained model, or the base encoder for an untrained variant."""
+    if is_trained(wildcards.variant):
+        return trained_model_dir(wildcards)
     return MODELS[wildcards.model]["source"]
 
 
@@ -101,3 +142,108 @@ def transfer_tables():
     if not config["eval"]["transfer_tasks"]:
         return []
     return multiext("results/tables/transfer", ".md", ".tex", ".csv", "_long.csv")
+
+
+def eval_args(wildcards):
+    """The encoder arguments both eval rules pass: which model, pooler, batching, device, labels.
+    A params entry, so a change of any of them re-evaluates."""
+    settings = config["eval"]
+    args = [
+        f"--model {shlex.quote(eval_model_source(wildcards))}",
+        f"--pooler {VARIANTS[wildcards.variant]['pooler']}",
+        f"--batch-size {settings['batch_size']}",
+        f"--device {settings['device']}",
+    ]
+    if settings["max_length"]:
+        args.append(f"--max-length {settings['max_length']}")
+    args.append(
+        f"--meta model={wildcards.model} variant={wildcards.variant} seed={wildcards.seed}"
+    )
+    return " ".join(args)
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def trained_variants_regex():
+    trained = [re.escape(v) for v in VARIANTS if is_trained(v)]
+    return "|".join(trained) if trained else "(?!)"  # (?!) matches nothing
+
+
+def run_settings(wildcards):
+    return RUNS[(wildcards.model, wildcards.variant)]
+
+
+def run_views_key(model, variant, seed):
+    run = RUNS[(model, variant)]
+    return views_key(
+        run["model_source"], run["train"]["max_length"], run["augment"], int(seed)
+    )
+
+
+def train_views_dir(wildcards):
+    key = run_views_key(wildcards.model, wildcards.variant, wildcards.seed)
+    return f"results/views/{wildcards.model}/{key}"
+
+
+# views key -> (model source, max length, augmentation, seed): the views every run needs
+VIEWS = {
+    (model, run_views_key(model, variant, seed)): (
+        RUNS[(model, variant)]["model_source"],
+        RUNS[(model, variant)]["train"]["max_length"],
+        RUNS[(model, variant)]["augment"],
+        seed,
+    )
+    for (model, variant) in RUNS
+    for seed in SEEDS
+}
+
+
+def augment_args(wildcards):
+    try:
+        source, max_length, augment, seed = VIEWS[
+            (wildcards.model, wildcards.views_key)
+        ]
+    except KeyError:
+        raise WorkflowError(
+            f"no run of this config uses views {wildcards.model}/{wildcards.views_key}"
+        ) from None
+    return (
+        f"--model {shlex.quote(source)} --max-length {max_length} --strategy {augment['strategy']} "
+        f"--rate {augment['rate']} --seed {seed}"
+    )
+
+
+def train_params(wildcards):
+    """The rule's params: every resolved setting, so a changed value retrains the run."""
+    run = run_settings(wildcards)
+    return {
+        "model": run["model_source"],
+        "loss": run["loss"],
+        "loss_args": json.dumps(run["loss_args"], sort_keys=True),
+        "pooler": run["pooler"],
+        "settings": json.dumps(run["train"], sort_keys=True),
+    }
+
+
+def checkpoint_dir(wildcards):
+    """Resumable state, deliberately not a declared output (Snakemake deletes those before a job)."""
+    return f"results/checkpoints/{wildcards.model}/{wildcards.variant}/seed~{wildcards.seed}"
+
+
+def train_mem_mb(wildcards, attempt):
+    """Host memory; more on a retry (e.g. a SLURM OOM kill, with --retries)."""
+    return 16000 * attempt
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes, generous: a paper-scale run is 1M sentences (~7.8k steps at batch 128)."""
+    return 360 * attempt
+
+
+def trained_model_dirs():
+    return [
+        f"results/{model}/{variant}/seed~{seed}/model"
+        for (model, variant) in RUNS
+        for seed in variant_seeds(variant)
+    ]

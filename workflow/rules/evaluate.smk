@@ -1,10 +1,12 @@
 # Evaluation of one run's encoder: STS (cosine Spearman, SentEval 'all' setting) and SentEval's
-# transfer tasks (logistic regression on frozen embeddings).
+# transfer tasks (logistic regression on frozen embeddings). Both load the trained model of a
+# trained variant, or the base encoder of an untrained one (see common.smk: eval_args).
 
 
 rule eval_sts:
     input:
         table="results/data/sts.parquet",
+        model=eval_model_input,
     output:
         "results/{model}/{variant}/seed~{seed}/sts.json",
     log:
@@ -18,26 +20,17 @@ rule eval_sts:
         mem_mb=6000,
         runtime=60,
     params:
-        model=eval_model_source,
-        pooler=lambda wc: VARIANTS[wc.variant]["pooler"],
+        encoder=eval_args,
         tasks=" ".join(config["eval"]["sts_tasks"]),
-        batch_size=config["eval"]["batch_size"],
-        max_length=(
-            f"--max-length {config['eval']['max_length']}"
-            if config["eval"]["max_length"]
-            else ""
-        ),
-        device=config["eval"]["device"],
     shell:
-        "python -m gradparadigm eval-sts --model {params.model:q} --pooler {params.pooler} --sts-table {input.table} "
-        "--out {output} --tasks {params.tasks} --batch-size {params.batch_size} {params.max_length} "
-        "--device {params.device} --threads {threads} "
-        "--meta model={wildcards.model} variant={wildcards.variant} seed={wildcards.seed} 2> {log}"
+        "python -m gradparadigm eval-sts {params.encoder} --sts-table {input.table} "
+        "--tasks {params.tasks} --threads {threads} --out {output} 2> {log}"
 
 
 rule eval_transfer:
     input:
         table="results/data/transfer.parquet",
+        model=eval_model_input,
     output:
         "results/{model}/{variant}/seed~{seed}/transfer.json",
     log:
@@ -51,23 +44,13 @@ rule eval_transfer:
         mem_mb=8000,
         runtime=120,
     params:
-        model=eval_model_source,
-        pooler=lambda wc: VARIANTS[wc.variant]["pooler"],
+        encoder=eval_args,
         tasks=" ".join(config["eval"]["transfer_tasks"]),
         mode=config["eval"]["transfer_mode"],
         engine=config["eval"]["transfer_engine"],
-        batch_size=config["eval"]["batch_size"],
-        max_length=(
-            f"--max-length {config['eval']['max_length']}"
-            if config["eval"]["max_length"]
-            else ""
-        ),
-        device=config["eval"]["device"],
     shell:
         # Embeddings are cached per encoder fingerprint under results/cache/ (not an output), so
         # re-running the classifiers (another mode or engine) does not re-encode.
-        "python -m gradparadigm eval-transfer --model {params.model:q} --pooler {params.pooler} "
-        "--transfer-table {input.table} --out {output} --tasks {params.tasks} --mode {params.mode} "
-        "--engine {params.engine} --cache-dir results/cache/embeddings --batch-size {params.batch_size} "
-        "{params.max_length} --device {params.device} --threads {threads} "
-        "--meta model={wildcards.model} variant={wildcards.variant} seed={wildcards.seed} 2> {log}"
+        "python -m gradparadigm eval-transfer {params.encoder} --transfer-table {input.table} "
+        "--tasks {params.tasks} --mode {params.mode} --engine {params.engine} "
+        "--cache-dir results/cache/embeddings --threads {threads} --out {output} 2> {log}"

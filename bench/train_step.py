@@ -1,0 +1,132 @@
+"""Micro-benchmark: seconds per training step and sentences per second, CPU or GPU.
+
+    PYTHONPATH=src python bench/train_step.py --random-shape minilm-l6 --batch 64 --device cpu
+    PYTHONPATH=src python bench/train_step.py --random-shape bert-base --batch 128 --device cuda  # bf16 autocast
+    PYTHONPATH=src python bench/train_step.py --model packaged:all-MiniLM-L6-v2 --batch 64
+
+Times exactly what the trainer runs per step (:func:`gradparadigm.training.trainer.training_step`:
+both views in one forward pass with dropout, the head, the loss, backward, AdamW, scheduler), on
+random token ids of a fixed ``--length`` (every row padded to the limit: the worst case of a
+max-length-32 run). ``--random-shape`` builds a randomly initialised BERT of that shape, so no
+download is needed. Precision follows the trainer: ``auto`` = bf16 autocast + TF32 on CUDA, fp32 on
+CPU. Reports the median (and inter-quartile range) over ``--steps`` timed steps after ``--warmup``
+steps, as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import time
+
+import torch
+
+from gradparadigm.encoder import choose_device, resolve_model_source
+from gradparadigm.losses import LOSS_NAMES, build_loss
+from gradparadigm.training.head import build_head, resolve_head
+from gradparadigm.training.settings import TrainSettings
+from gradparadigm.training.trainer import (
+    ContrastiveModel,
+    build_optimizer,
+    freeze_embeddings,
+    linear_schedule,
+    training_step,
+)
+
+SHAPES = {  # BertConfig kwargs; vocabulary of bert-base-uncased
+    "bert-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    "minilm-l6": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
+}
+
+
+def load_encoder(args):
+    from transformers import AutoModel, BertConfig, BertModel
+
+    if args.random_shape:
+        torch.manual_seed(0)
+        return BertModel(BertConfig(vocab_size=30522, **SHAPES[args.random_shape])), f"random {args.random_shape}"
+    return AutoModel.from_pretrained(resolve_model_source(args.model), dtype=torch.float32), args.model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="packaged:NAME, a local folder or a hub id")
+    source.add_argument("--random-shape", choices=sorted(SHAPES), help="a random BERT of this shape")
+    parser.add_argument("--batch", type=int, default=64, help="sentences per step (2x rows)")
+    parser.add_argument("--length", type=int, default=32, help="tokens per row")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="auto: bf16 autocast on CUDA, fp32 on CPU (as the trainer)")
+    parser.add_argument("--loss", choices=LOSS_NAMES, default="infonce")
+    parser.add_argument("--head", default="auto")
+    parser.add_argument("--no-freeze", action="store_true", help="train the embedding layer too")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device = choose_device(args.device)
+    bf16 = args.dtype == "bf16" or (args.dtype == "auto" and device.type == "cuda")
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    encoder, label = load_encoder(args)
+    settings = TrainSettings(batch_size=args.batch, max_length=args.length, head=args.head,
+                             freeze_embeddings=not args.no_freeze)
+    head = resolve_head(settings.head, "cls", encoder.config.model_type)
+    model = ContrastiveModel(encoder, "cls", build_head(head, encoder.config.hidden_size, settings.head_init_std))
+    if settings.freeze_embeddings:
+        freeze_embeddings(encoder)
+    model.to(device).train()
+    optimizer = build_optimizer(model, settings, device)
+    total = args.warmup + args.steps
+    scheduler = linear_schedule(optimizer, 0, total + 1)
+    loss_fn = build_loss(args.loss)
+
+    generator = torch.Generator().manual_seed(0)
+    rows = 2 * args.batch
+    batch = {"input_ids": torch.randint(1000, encoder.config.vocab_size, (rows, args.length), generator=generator),
+             "attention_mask": torch.ones(rows, args.length, dtype=torch.long)}
+    batch["input_ids"][:, 0] = 101  # [CLS]
+    batch["input_ids"][:, -1] = 102  # [SEP]
+    if encoder.config.model_type == "bert":
+        batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
+    batch = {k: v.to(device) for k, v in batch.items()}
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    seconds = []
+    for i in range(total):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
+                      loss_name=args.loss)  # returns after a host sync (loss and norm are read)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= args.warmup:
+            seconds.append(time.perf_counter() - start)
+
+    median = statistics.median(seconds)
+    q1, _, q3 = statistics.quantiles(seconds, n=4) if len(seconds) > 1 else (median, median, median)
+    if device.type == "cuda":
+        peak = torch.cuda.max_memory_allocated(device) / 2**30
+        where = f"{torch.cuda.get_device_name(device)}, peak {peak:.1f} GiB allocated"
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        where = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
+    print(f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
+          f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n")
+    print("| model | batch (rows) | length | s/step (IQR) | sentences/s |")
+    print("|---|---|---|---|---|")
+    print(f"| {label} | {args.batch} ({rows}) | {args.length} | {median:.3f} ({q3 - q1:.3f}) | "
+          f"{args.batch / median:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

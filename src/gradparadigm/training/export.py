@@ -1,0 +1,47 @@
+"""Write a trained encoder as a sentence-transformers folder (Transformer + Pooling, no Dense, no
+MLP head), loadable by ``SentenceTransformer(path)``, ``AutoModel.from_pretrained(path)`` and
+:func:`gradparadigm.encoder.load_encoder` (which reads the pooler from ``1_Pooling/config.json``).
+
+The folder is assembled by sentence-transformers itself (so its layout is whatever the pinned
+version writes) from a staging copy of the Hugging Face model, and moved into place atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import torch
+
+from gradparadigm.fileio import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def _st_modules():
+    try:  # sentence-transformers >= 6
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:  # older releases
+        from sentence_transformers.models import Pooling, Transformer
+    return Transformer, Pooling
+
+
+def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, out_dir: str | Path,
+                              max_seq_length: int) -> Path:
+    """Save ``encoder`` + ``tokenizer`` with a ``pooler`` (cls/mean) Pooling module at ``out_dir``."""
+    from sentence_transformers import SentenceTransformer
+
+    Transformer, Pooling = _st_modules()
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir, is_dir=True) as tmp, \
+            tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.hf.", dir=out_dir.parent) as staging:
+        encoder.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        transformer = Transformer(staging, max_seq_length=max_seq_length)
+        dim = encoder.config.hidden_size
+        model = SentenceTransformer(modules=[transformer, Pooling(dim, pooling_mode=pooler)], device="cpu")
+        model.save(str(tmp))
+    log.info("saved the encoder (%s pooling, max length %d) to %s", pooler, max_seq_length, out_dir)
+    return out_dir

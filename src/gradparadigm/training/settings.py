@@ -1,0 +1,262 @@
+"""Training settings: their defaults, validation, and how a study config resolves to one run.
+
+A run is one (model, variant, seed). Its settings come from four layers, later ones winning::
+
+    TRAIN_DEFAULTS  <  config train:  <  models.<m>.train  <  variants.<v>.train  <  variants.<v>.per_model.<m>.train
+
+and the loss hyperparameters from ``variants.<v>.loss_args`` < ``variants.<v>.per_model.<m>.loss_args``,
+completed by :func:`gradparadigm.losses.resolve_hparams`. :func:`resolve_run_settings` does this
+for the Snakemake workflow at parse time (so an unknown loss or hyperparameter fails before any job
+starts, naming the config key) and returns a JSON-ready dict: the rule's ``params:`` (a changed
+value retrains) and the trainer's input.
+
+The defaults here equal the ones in ``workflow/schemas/config.schema.yaml`` (a unit test checks it),
+so ``gradparadigm train`` behaves the same with or without Snakemake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from gradparadigm.errors import ConfigError
+
+HEADS = ("auto", "linear", "tanh_linear", "simcse", "none")
+PRECISIONS = ("auto", "fp32", "bf16")
+AUGMENTATIONS = ("dropout", "word_deletion", "token_shuffle")
+POOLERS = ("cls", "mean")  # same as gradparadigm.encoder.POOLERS (kept import-light here)
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
+
+# Bump when the tokenisation/augmentation code changes what a views folder contains: the views
+# key changes with it, so stale caches are never reused.
+VIEWS_FORMAT = 1
+
+# The code that shapes a trained model: its digest is the train rule's code version (a rerun
+# trigger) and part of a checkpoint's compatibility key. Edits elsewhere (CLI, tables, transfer
+# evaluation) neither retrain finished runs nor discard checkpoints.
+TRAINING_CODE = ("training", "losses", "encoder.py", "evaluation/sts.py", "data/sts.py")
+
+
+def training_code_version() -> str:
+    from gradparadigm.provenance import code_digest
+
+    return code_digest(TRAINING_CODE)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every setting of the training loop (method.md §7 and the official code's defaults).
+
+    * ``lr`` 3e-5, ``batch_size`` 64: SimCSE's unsupervised BERT settings (method.md §6 lists the
+      per-loss ones; configs set them per variant).
+    * ``max_length`` 32: tokens per training sentence (truncation), as SimCSE and the official code.
+    * ``epochs`` 1, ``max_steps`` None (= the epochs); when set, ``max_steps`` wins, as in HF's Trainer.
+    * ``eval_steps``: STS-B dev every so many steps (and at the last step); the best is kept.
+    * ``log_steps``: diagnostics every so many steps. ``checkpoint_steps``: resumable checkpoint.
+    * ``head``: the training-only MLP (see :mod:`gradparadigm.training.head`); ``auto`` = the
+      official code's choice for the backbone and pooler.
+    * ``head_init_std`` 0.006: the official code's N(0, 6e-3) for the head's weight and bias.
+    * ``freeze_embeddings`` True: the official code trains only the transformer layers.
+    * ``grad_clip`` None: no clipping (the issue's default). Note: SimCSE and the official code run
+      on HF's Trainer, whose ``max_grad_norm`` default is 1.0, so they clip at 1.0; the paper study
+      config sets ``grad_clip: 1.0`` for that reason.
+    * ``weight_decay`` 0 and ``warmup_ratio`` 0: HF TrainingArguments' defaults, used by both codes.
+    * ``max_sentences`` None: the whole corpus (else its first N sentences).
+    * ``device`` auto (CUDA when present), ``precision`` auto (bf16 autocast on CUDA, fp32 on CPU).
+    """
+
+    lr: float = 3e-5
+    batch_size: int = 64
+    max_length: int = 32
+    epochs: int = 1
+    max_steps: int | None = None
+    eval_steps: int = 125
+    log_steps: int = 10
+    checkpoint_steps: int = 500
+    head: str = "auto"
+    head_init_std: float = 0.006
+    freeze_embeddings: bool = True
+    grad_clip: float | None = None
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.0
+    max_sentences: int | None = None
+    device: str = "auto"
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        def fail(key: str, message: str) -> None:
+            raise ConfigError(f"train.{key}", message)
+
+        for key in ("batch_size", "max_length", "epochs", "eval_steps", "log_steps", "checkpoint_steps"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                fail(key, f"must be an integer >= 1, got {value!r}")
+        if self.batch_size < 2:
+            fail("batch_size", "must be >= 2 (in-batch negatives)")
+        if self.max_length < 3:
+            fail("max_length", "must be >= 3 (room for the special tokens and one word)")
+        for key in ("max_steps", "max_sentences"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                fail(key, f"must be null or an integer >= 1, got {value!r}")
+        if self.max_sentences is not None and self.max_sentences < 2:
+            fail("max_sentences", "must be >= 2")
+        for key in ("lr", "head_init_std", "weight_decay", "warmup_ratio"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                fail(key, f"must be a finite number >= 0, got {value!r}")
+        if self.lr <= 0:
+            fail("lr", f"must be > 0, got {self.lr!r}")
+        if self.warmup_ratio >= 1:
+            fail("warmup_ratio", f"must be < 1, got {self.warmup_ratio!r}")
+        if self.grad_clip is not None and (isinstance(self.grad_clip, bool) or not isinstance(self.grad_clip, (int, float))
+                                           or not self.grad_clip > 0 or not math.isfinite(self.grad_clip)):
+            fail("grad_clip", f"must be null or a number > 0, got {self.grad_clip!r}")
+        if self.head not in HEADS:
+            fail("head", f"must be one of {', '.join(HEADS)}, got {self.head!r}")
+        if self.precision not in PRECISIONS:
+            fail("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.freeze_embeddings, bool):
+            fail("freeze_embeddings", f"must be true or false, got {self.freeze_embeddings!r}")
+        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+            fail("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], where: str = "train") -> "TrainSettings":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}", f"unknown training setting; valid: {', '.join(sorted(known))}")
+        try:
+            return cls(**values)
+        except ConfigError as exc:
+            raise ConfigError(exc.key.replace("train", where, 1), str(exc).split(": ", 1)[1]) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+TRAIN_DEFAULTS: dict[str, Any] = TrainSettings().to_dict()
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    """How the two views of a sentence differ before dropout (dropout itself always applies).
+
+    ``dropout``: identical text (unsupervised SimCSE, the paper's). ``word_deletion``: each
+    whitespace word of each view is deleted with probability ``rate`` (at least one is kept; CLEAR
+    / ESimCSE-style discrete augmentation). ``token_shuffle``: a share ``rate`` of each view's
+    non-special token positions is permuted among themselves (``rate`` 1 = ConSERT's full shuffle).
+    Both views are augmented, independently.
+    """
+
+    strategy: str = "dropout"
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.strategy not in AUGMENTATIONS:
+            raise ConfigError("augment.strategy", f"must be one of {', '.join(AUGMENTATIONS)}, got {self.strategy!r}")
+        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 <= self.rate <= 1:
+            raise ConfigError("augment.rate", f"must be a number in [0, 1], got {self.rate!r}")
+        if self.strategy == "word_deletion" and self.rate >= 1:
+            raise ConfigError("augment.rate", "word deletion needs a rate < 1")
+        if self.strategy != "dropout" and self.rate == 0:
+            raise ConfigError("augment.rate", f"{self.strategy} with rate 0 is plain dropout; set a rate > 0")
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the views depend on the seed (dropout views are the same for every seed)."""
+        return self.strategy != "dropout"
+
+
+def views_key(model_source: str, max_length: int, augment: AugmentSettings | Mapping[str, Any], seed: int) -> str:
+    """The folder name of a views cache: readable settings + a hash of everything that shapes it.
+
+    Keyed by the tokenizer (the model source), the max length, the augmentation and, unless it is
+    ``dropout`` (whose views are identical text), the seed: every loss variant of a model, and for
+    dropout every seed, shares one cache.
+    """
+    if not isinstance(augment, AugmentSettings):
+        augment = AugmentSettings(**augment)
+    parts = {"format": VIEWS_FORMAT, "tokenizer": model_source, "max_length": int(max_length),
+             "strategy": augment.strategy, "rate": float(augment.rate),
+             "seed": int(seed) if augment.seeded else None}
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:10]
+    readable = [augment.strategy]
+    if augment.seeded:
+        readable.append(f"r{augment.rate:g}")
+    readable.append(f"len{max_length}")
+    if augment.seeded:
+        readable.append(f"seed{seed}")
+    return "-".join(readable) + "-" + digest
+
+
+def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) -> dict[str, Any] | None:
+    """The complete settings of training ``variant`` on ``model`` (None for ``loss: none``).
+
+    ``config`` is the validated study config (schema defaults filled in). Raises
+    :class:`~gradparadigm.errors.ConfigError` naming the offending key. The result (JSON-ready,
+    sorted keys) has ``model_source``, ``loss``, ``loss_args`` (complete, via ``resolve_hparams``),
+    ``pooler``, ``augment`` and ``train`` (every :class:`TrainSettings` field).
+    """
+    from gradparadigm.losses import resolve_hparams
+
+    spec = config["variants"][variant]
+    loss = spec.get("loss", "none")
+    where = f"variants.{variant}"
+    if loss == "none":
+        for key in ("loss_args", "train", "per_model"):
+            if spec.get(key):
+                raise ConfigError(f"{where}.{key}", "has no effect on an untrained variant (loss: none)")
+        return None
+    per_model = spec.get("per_model") or {}
+    for name in per_model:
+        if name not in config["models"]:
+            raise ConfigError(f"{where}.per_model.{name}",
+                              f"no such model; models: {', '.join(config['models'])}")
+    override = per_model.get(model) or {}
+
+    args = dict(spec.get("loss_args") or {})
+    try:
+        resolve_hparams(loss, **args)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.loss_args", str(exc)) from None
+    args.update(override.get("loss_args") or {})
+    try:
+        loss_args = resolve_hparams(loss, **args)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.per_model.{model}.loss_args", str(exc)) from None
+
+    layers = [
+        ("train", config.get("train") or {}),
+        (f"models.{model}.train", config["models"][model].get("train") or {}),
+        (f"{where}.train", spec.get("train") or {}),
+        (f"{where}.per_model.{model}.train", override.get("train") or {}),
+    ]
+    merged: dict[str, Any] = dict(TRAIN_DEFAULTS)
+    for key, layer in layers:
+        TrainSettings.from_dict({**TRAIN_DEFAULTS, **layer}, where=key)  # name the layer at fault
+        merged.update(layer)
+    train = TrainSettings.from_dict(merged, where=f"{where}.train")
+
+    augment_spec = {**{"strategy": "dropout", "rate": 0.0}, **(spec.get("augment") or {})}
+    try:
+        augment = AugmentSettings(**augment_spec)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}.{exc.key}", str(exc).split(": ", 1)[1]) from None
+    except TypeError as exc:
+        raise ConfigError(f"{where}.augment", str(exc)) from None
+
+    return {
+        "model_source": config["models"][model]["source"],
+        "loss": loss,
+        "loss_args": loss_args,
+        "pooler": spec.get("pooler", "cls"),
+        "augment": dataclasses.asdict(augment),
+        "train": train.to_dict(),
+    }

@@ -1,0 +1,65 @@
+# Training: the two views of the corpus (tokenized once per tokenizer, max length, augmentation
+# and, for discrete augmentations, seed), then one encoder per (model, variant, seed).
+
+
+rule augment:
+    input:
+        corpus="results/data/corpus.txt",
+    output:
+        directory("results/views/{model}/{views_key}"),
+    log:
+        "results/logs/augment/{model}/{views_key}.log",
+    benchmark:
+        "results/benchmarks/augment/{model}/{views_key}.tsv"
+    wildcard_constraints:
+        views_key=r"[A-Za-z0-9_.-]+",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        args=augment_args,
+    shell:
+        "python -m gradparadigm augment --corpus {input.corpus} --out {output} {params.args} 2> {log}"
+
+
+# GPU: `gpu=1` is the standard resource name. The SLURM executor turns it into --gpus=1; locally
+# it is ignored unless a limit is given (`--resources gpu=1`, or `--workflow-profile
+# workflow/profiles/local`), which runs training jobs one at a time. Snakemake assigns no device:
+# with gpu=N > 1 locally, jobs would share every visible GPU. The trainer falls back to the CPU.
+rule train:
+    input:
+        views=train_views_dir,
+        sts="results/data/sts.parquet",
+    output:
+        model=directory("results/{model}/{variant}/seed~{seed}/model"),
+        log="results/{model}/{variant}/seed~{seed}/train_log.jsonl",
+        hparams="results/{model}/{variant}/seed~{seed}/hparams.json",
+    log:
+        "results/logs/train/{model}/{variant}/seed~{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{model}/{variant}/seed~{seed}.tsv"
+    wildcard_constraints:
+        variant=trained_variants_regex(),
+    conda:
+        ENV
+    threads: 8
+    resources:
+        gpu=1,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+    params:
+        run=train_params,
+        checkpoint_dir=checkpoint_dir,
+        code_version=CODE_VERSION,
+        eval_batch_size=config["eval"]["batch_size"],
+    shell:
+        "python -m gradparadigm train --model {params.run[model]:q} --views {input.views} "
+        "--sts-table {input.sts} --loss {params.run[loss]} --loss-args {params.run[loss_args]:q} "
+        "--pooler {params.run[pooler]} --settings {params.run[settings]:q} --seed {wildcards.seed} "
+        "--model-out {output.model} --log-out {output.log} --hparams-out {output.hparams} "
+        "--checkpoint-dir {params.checkpoint_dir} --eval-batch-size {params.eval_batch_size} "
+        "--threads {threads} --meta model={wildcards.model} variant={wildcards.variant} "
+        "seed={wildcards.seed} code_version={params.code_version} 2> {log}"
