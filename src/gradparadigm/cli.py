@@ -216,45 +216,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true")
     p.set_defaults(func=cmd_fetch_corpus)
 
-    p = sub.add_parser("prepare-sts", help="parse every STS set into one tidy parquet table")
-    p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
-    p.add_argument("--out", required=True, type=Path)
-    p.set_defaults(func=cmd_prepare_sts)
+    for name, what, func in (("prepare-sts", "every STS set", cmd_prepare_sts),
+                             ("prepare-transfer", "the seven transfer tasks", cmd_prepare_transfer)):
+        p = sub.add_parser(name, help=f"parse {what} into one tidy parquet table")
+        p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
+        p.add_argument("--out", required=True, type=Path)
+        p.set_defaults(func=func)
 
-    p = sub.add_parser("eval-sts", help="score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)")
-    p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
-    p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
-    p.add_argument("--sts-table", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--tasks", nargs="+", default=list(STS_TASKS), choices=STS_TASKS)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--max-length", type=int, default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+    def evaluation_parser(name: str, help: str, table_flag: str, tasks: tuple[str, ...]) -> argparse.ArgumentParser:
+        """The arguments every evaluation shares: which encoder, how to encode, where to write."""
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
+        p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
+        p.add_argument(table_flag, required=True, type=Path)
+        p.add_argument("--out", required=True, type=Path)
+        p.add_argument("--tasks", nargs="+", default=list(tasks), choices=tasks)
+        p.add_argument("--batch-size", type=int, default=128)
+        p.add_argument("--max-length", type=int, default=None)
+        p.add_argument("--device", default="auto")
+        p.add_argument("--threads", type=int, default=None, help="torch threads for encoding")
+        p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+        return p
+
+    p = evaluation_parser("eval-sts", "score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)",
+                          "--sts-table", STS_TASKS)
     p.set_defaults(func=cmd_eval_sts)
 
-    p = sub.add_parser("prepare-transfer", help="parse the seven transfer tasks into one tidy parquet table")
-    p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
-    p.add_argument("--out", required=True, type=Path)
-    p.set_defaults(func=cmd_prepare_transfer)
-
-    p = sub.add_parser("eval-transfer", help="SentEval transfer tasks (logistic regression on frozen embeddings)")
-    p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
-    p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
-    p.add_argument("--transfer-table", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--tasks", nargs="+", default=list(TRANSFER_TASKS), choices=TRANSFER_TASKS)
+    p = evaluation_parser("eval-transfer", "SentEval transfer tasks (logistic regression on frozen embeddings)",
+                          "--transfer-table", TRANSFER_TASKS)
     p.add_argument("--mode", choices=sorted(MODES), default="test", help="SentEval 'test' settings or 'fast' prototyping")
     p.add_argument("--engine", choices=ENGINES, default="torch", help="SentEval's PyTorch classifier or scikit-learn")
     p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (keyed by the encoder's fingerprint)")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--max-length", type=int, default=None)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for encoding")
     p.add_argument("--classifier-threads", type=int, default=1,
                    help="threads for the classifiers (1 is fastest on a shared machine)")
-    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
     p.set_defaults(func=cmd_eval_transfer)
 
     p = sub.add_parser("augment", help="tokenize the corpus into the two views of every sentence (Arrow cache)")
