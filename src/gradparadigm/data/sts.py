@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gradparadigm.data.text import normalise_sentence, read_lines
 from gradparadigm.errors import DataFormatError
 
 # SentEval's subset lists (senteval/sts.py), in its order. STS13 has no SMT subset (withdrawn).
@@ -31,24 +32,6 @@ STS_SUBSETS: dict[str, tuple[str, list[str]]] = {
 STS_YEAR_TASKS = tuple(STS_SUBSETS)
 STS_TASKS = STS_YEAR_TASKS + ("STSBenchmark", "SICKRelatedness")
 COLUMNS = ["task", "subset", "split", "sentence1", "sentence2", "score", "line"]
-
-
-def normalise_sentence(text: str) -> str:
-    """SentEval tokenises with ``str.split()``; the SimCSE batcher joins tokens with one space."""
-    return " ".join(text.split())
-
-
-def _read_lines(path: Path) -> list[str]:
-    if not path.is_file():
-        raise DataFormatError(path, "missing file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(path, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()  # the final newline ends the last line; it does not start a new one
-    return [line.rstrip("\r") for line in lines]
 
 
 def _score(path: Path, lineno: int, raw: str) -> float:
@@ -76,7 +59,7 @@ def parse_sts_year(folder: str | Path, task: str) -> pd.DataFrame:
     for subset in subsets:
         input_path = folder / f"STS.input.{subset}.txt"
         gold_path = folder / f"STS.gs.{subset}.txt"
-        inputs, golds = _read_lines(input_path), _read_lines(gold_path)
+        inputs, golds = read_lines(input_path), read_lines(gold_path)
         if len(inputs) != len(golds):
             raise DataFormatError(
                 gold_path, f"{len(golds)} lines, but {input_path.name} has {len(inputs)}: the files are not aligned"
@@ -96,7 +79,7 @@ def parse_stsb(folder: str | Path) -> pd.DataFrame:
     rows = []
     for split in ("train", "dev", "test"):
         path = folder / f"sts-{split}.csv"
-        for lineno, line in enumerate(_read_lines(path), start=1):
+        for lineno, line in enumerate(read_lines(path), start=1):
             if not line.strip():
                 continue
             genre, _source, _year, _id, score, sent1, sent2 = _fields(path, lineno, line.strip(), 7)
@@ -115,7 +98,7 @@ def parse_sick(folder: str | Path) -> pd.DataFrame:
     rows = []
     for split, name in SICK_FILES.items():
         path = folder / name
-        lines = _read_lines(path)
+        lines = read_lines(path)
         if not lines or lines[0].strip().split("\t") != SICK_HEADER:
             raise DataFormatError(path, f"expected the header {'<TAB>'.join(SICK_HEADER)}", line=1)
         for lineno, line in enumerate(lines[1:], start=2):

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import pandas as pd
 
+from gradparadigm.data.text import normalise_sentence, read_lines, read_text
 from gradparadigm.errors import DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -72,31 +73,6 @@ EXPECTED_ROWS: dict[tuple[str, str], int] = {
 }
 
 
-def normalise_sentence(text: str) -> str:
-    """SentEval tokenises with ``str.split()``; the SimCSE batcher joins tokens with one space."""
-    return " ".join(text.split())
-
-
-def _read_text(path: Path, encoding: str) -> str:
-    if not path.is_file():
-        raise DataFormatError(path, "missing file")
-    data = path.read_bytes()
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DataFormatError(path, f"not valid {encoding} ({exc.reason})", line=line) from None
-
-
-def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line) as Python's text mode reads them (``for line in f``: universal newlines)."""
-    text = _read_text(path, encoding).replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()  # the final newline ends the last line; it does not start a new one
-    yield from enumerate(lines, start=1)
-
-
 def _int_label(path: Path, lineno: int, raw: str, allowed: Iterable[int]) -> int:
     allowed = tuple(allowed)
     try:
@@ -116,7 +92,7 @@ def parse_binary(downstream: str | Path, task: str) -> pd.DataFrame:
     for name, label in ((pos_name, 1), (neg_name, 0)):
         path = Path(downstream) / folder / name
         # SentEval: io.open(encoding='latin-1').read().splitlines()
-        for lineno, line in enumerate(_read_text(path, "latin-1").splitlines(), start=1):
+        for lineno, line in enumerate(read_text(path, "latin-1").splitlines(), start=1):
             sentence = normalise_sentence(line)
             empty += sentence == ""
             rows.append((task, "train", sentence, None, label, name, lineno))
@@ -130,7 +106,7 @@ def parse_sst2(downstream: str | Path) -> pd.DataFrame:
     rows = []
     for split, name in SST2_FILES.items():
         path = Path(downstream) / "SST" / "binary" / name
-        for lineno, line in _lines(path, "utf-8"):
+        for lineno, line in enumerate(read_lines(path, "utf-8"), start=1):
             fields = line.strip().split("\t")
             if len(fields) != 2:
                 raise DataFormatError(path, f"expected 2 tab-separated fields (sentence, label), found {len(fields)}",
@@ -145,7 +121,7 @@ def parse_trec(downstream: str | Path) -> pd.DataFrame:
     rows = []
     for split, name in TREC_FILES.items():
         path = Path(downstream) / "TREC" / name
-        for lineno, line in _lines(path, "latin-1"):
+        for lineno, line in enumerate(read_lines(path, "latin-1"), start=1):
             target, colon, rest = line.strip().partition(":")
             fine_and_question = rest.split(" ", 1)
             if not colon or len(fine_and_question) != 2:
@@ -163,7 +139,7 @@ def parse_mrpc(downstream: str | Path) -> pd.DataFrame:
     rows = []
     for split, name in MRPC_FILES.items():
         path = Path(downstream) / "MRPC" / name
-        lines = _lines(path, "utf-8")
+        lines = enumerate(read_lines(path, "utf-8"), start=1)
         first = next(lines, None)
         if first is None or first[1].lstrip("\ufeff").strip().split("\t") != MRPC_HEADER:
             raise DataFormatError(path, f"expected the header {'<TAB>'.join(MRPC_HEADER)}", line=1)
