@@ -174,11 +174,6 @@ class SentenceEncoder:
         parts = [self.source, weights_digest(self.source), self.pooler, str(self.max_length)]
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
-    def tokenize(self, sentences: list[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(sentences, padding=True, truncation=True, max_length=self.max_length,
-                               return_tensors="pt")
-        return {k: v.to(self.device) for k, v in batch.items()}
-
     def embed_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         output = self.model(**batch)
         return pool(output.last_hidden_state, batch["attention_mask"], self.pooler)
@@ -190,13 +185,16 @@ class SentenceEncoder:
         was_training = self.model.training
         self.model.eval()
         unique = list(dict.fromkeys(sentences))
-        lengths = [len(ids) for ids in self.tokenizer(unique, truncation=True, max_length=self.max_length)["input_ids"]]
-        order = np.argsort(-np.asarray(lengths), kind="stable")
+        # tokenized once: the lengths order the batches, and each batch is only padded
+        encoded = self.tokenizer(unique, truncation=True, max_length=self.max_length)
+        order = np.argsort(-np.asarray([len(ids) for ids in encoded["input_ids"]]), kind="stable")
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
         with tqdm(total=len(unique), desc=desc, unit="sent", disable=not progress, mininterval=5) as bar:
             for start in range(0, len(unique), batch_size):
                 index = order[start:start + batch_size]
-                batch = self.tokenize([unique[i] for i in index])
+                features = {key: [values[i] for i in index] for key, values in encoded.items()}
+                batch = self.tokenizer.pad(features, return_tensors="pt")
+                batch = {key: value.to(self.device) for key, value in batch.items()}
                 # fp32 on every device, as SentEval/SimCSE evaluate (bf16 would move the numbers)
                 vectors[index] = self.embed_batch(batch).float().cpu().numpy()
                 bar.update(len(index))
