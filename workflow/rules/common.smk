@@ -103,16 +103,18 @@ def run_dirs():
     ]
 
 
+# Every value from the config or the environment that reaches a shell command is shell-quoted
+# (shlex), so a path or URL with quotes, `$(...)`, backticks, spaces or newlines is used literally.
 def senteval_source(wildcards):
     if SENTEVAL_LOCAL:
-        return f"--local-dir {SENTEVAL_LOCAL!r}"
-    return f"--url {config['data']['senteval']['url']!r}"
+        return shlex.join(["--local-dir", SENTEVAL_LOCAL])
+    return shlex.join(["--url", config["data"]["senteval"]["url"]])
 
 
 def corpus_source(wildcards):
     if CORPUS_LOCAL:
-        return f"--local-file {CORPUS_LOCAL!r}"
-    return f"--url {config['data']['corpus']['url']!r}"
+        return shlex.join(["--local-file", CORPUS_LOCAL])
+    return shlex.join(["--url", config["data"]["corpus"]["url"]])
 
 
 def trained_model_dir(wildcards):
