@@ -43,3 +43,13 @@ rule evaluate:
 rule train_all:
     input:
         trained_model_dirs(),
+
+
+# One target per part of the study (config `parts`): `snakemake --cores N part_main`.
+for _part in config["parts"]:
+
+    rule:
+        name:
+            f"part_{_part}"
+        input:
+            part_targets(_part),

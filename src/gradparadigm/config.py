@@ -2,12 +2,25 @@
 
 Used by the workflow before any job runs, and importable for tests and notebooks. Defaults from
 the schema are filled in; every problem is reported as ``config key 'a.b.c': what is wrong``.
+
+Two forms are expanded here, before the schema sees the config:
+
+* a variant may name a ``base`` variant: it starts from the base's settings (recursively, nested
+  mappings merged key by key) and overrides only what it states. An ablation is three lines::
+
+      vicreg-mod-no-gd: {base: vicreg-mod, loss_args: {gd: false}}
+
+* ``parts`` name subsets of the study's runs (variant names or shell-style patterns, and seeds),
+  each a target that can be built on its own; they are checked against the variants and seeds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import copy
+import fnmatch
 
 import yaml
 from jsonschema import Draft202012Validator, validators
@@ -44,10 +57,12 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) ->
 
     All schema errors are collected; the message lists each as ``config key '<path>': <message>``.
     """
+    _expand_bases(config)
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = _Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
+        _check_parts(config)
         return config
     problems = [_describe(error) for error in errors]
     key, message = problems[0]
@@ -67,3 +82,67 @@ def _describe(error) -> tuple[str, str]:
         unknown = [k for k in error.instance if k not in known]
         return key_path([*path, unknown[0]]), f"unknown key; valid keys here: {', '.join(known)}"
     return key_path(path), error.message
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """``base`` updated by ``override``; nested mappings are merged key by key (copies, not views)."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _expand_bases(config: dict[str, Any]) -> None:
+    """Replace each variant that names a ``base`` by its base's settings updated with its own.
+
+    The name of the base is kept (``base``), its ``description`` is not inherited. Unknown bases,
+    cycles and a base that is not a name raise :class:`ConfigError` naming ``variants.<v>.base``.
+    """
+    variants = config.get("variants")
+    if not isinstance(variants, dict):
+        return  # the schema reports it
+    resolved: dict[str, dict] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> dict:
+        if name in resolved:
+            return resolved[name]
+        spec = variants[name]
+        if not isinstance(spec, dict) or "base" not in spec:
+            resolved[name] = spec
+            return spec
+        base = spec["base"]
+        key = f"variants.{name}.base"
+        if not isinstance(base, str):
+            raise ConfigError(key, f"{base!r} is not a variant name")
+        if base not in variants:
+            raise ConfigError(key, f"no variant {base!r}; variants: {', '.join(variants)}")
+        if base in chain or base == name:
+            raise ConfigError(key, "circular: " + " -> ".join([*chain, name, base]))
+        parent = {k: v for k, v in resolve(base, (*chain, name)).items() if k not in ("description", "base")}
+        own = {k: v for k, v in spec.items() if k != "base"}
+        resolved[name] = {**deep_merge(parent, own), "base": base}
+        return resolved[name]
+
+    for name in list(variants):
+        variants[name] = resolve(name, ())
+
+
+def _check_parts(config: dict[str, Any]) -> None:
+    """Every pattern of a part matches a variant, and its seeds are the study's."""
+    for part, spec in (config.get("parts") or {}).items():
+        for i, pattern in enumerate(spec["variants"]):
+            if not fnmatch.filter(config["variants"], pattern):
+                raise ConfigError(f"parts.{part}.variants.{i}",
+                                  f"{pattern!r} matches no variant; variants: {', '.join(config['variants'])}")
+        unknown = [s for s in spec.get("seeds") or [] if s not in config["seeds"]]
+        if unknown:
+            raise ConfigError(f"parts.{part}.seeds", f"{unknown} not in the study's seeds {config['seeds']}")
+
+
+def part_variants(config: dict[str, Any], part: str) -> list[str]:
+    """The variants a part selects, in config order."""
+    patterns = config["parts"][part]["variants"]
+    return [v for v in config["variants"] if any(fnmatch.fnmatchcase(v, p) for p in patterns)]

@@ -12,7 +12,7 @@ REPO = Path(workflow.basedir)
 sys.path.insert(
     0, str(REPO / "src")
 )  # this checkout's library, ahead of any installed copy
-from gradparadigm.config import validate_config
+from gradparadigm.config import part_variants, validate_config
 
 # Fills in the schema's defaults; a problem stops the run here, naming the config key.
 validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
@@ -93,14 +93,30 @@ def variant_seeds(variant):
     return SEEDS if is_trained(variant) else SEEDS[:1]
 
 
-def run_dirs():
-    """results/{model}/{variant}/seed~{seed} for every run of the study."""
+def study_runs(variants=None, seeds=None):
+    """(model, variant, seed) of every run of the study, or of the given variants and seeds."""
     return [
-        f"results/{model}/{variant}/seed~{seed}"
+        (model, variant, seed)
         for model in MODELS
-        for variant in VARIANTS
+        for variant in (variants or VARIANTS)
         for seed in variant_seeds(variant)
+        if seeds is None or seed in seeds or not is_trained(variant)
     ]
+
+
+def run_dir(run):
+    model, variant, seed = run
+    return f"results/{model}/{variant}/seed~{seed}"
+
+
+def run_dirs(runs=None):
+    """results/{model}/{variant}/seed~{seed} of the given runs (default: every run)."""
+    return [run_dir(run) for run in (study_runs() if runs is None else runs)]
+
+
+def part_runs(part):
+    """The runs of one part of the study (config `parts`)."""
+    return study_runs(part_variants(config, part), config["parts"][part].get("seeds"))
 
 
 # Every value from the config or the environment that reaches a shell command is shell-quoted
@@ -133,11 +149,26 @@ def eval_model_source(wildcards):
     return MODELS[wildcards.model]["source"]
 
 
-def transfer_results():
-    """transfer.json of every run, or nothing when eval.transfer_tasks is empty."""
+def transfer_results(runs=None):
+    """transfer.json of the runs (default: all) evaluated on transfer tasks: variants with
+    eval_transfer, seeds in eval.transfer_seeds; nothing when eval.transfer_tasks is empty."""
     if not config["eval"]["transfer_tasks"]:
         return []
-    return expand("{run}/transfer.json", run=run_dirs())
+    seeds = config["eval"]["transfer_seeds"]
+    return [
+        f"{run_dir((model, variant, seed))}/transfer.json"
+        for model, variant, seed in (study_runs() if runs is None else runs)
+        if VARIANTS[variant]["eval_transfer"]
+        and (seeds is None or seed in seeds or not is_trained(variant))
+    ]
+
+
+def part_targets(part):
+    """What `snakemake part_<name>` builds: the part's STS results, and its transfer results
+    unless the part says transfer: false."""
+    runs = part_runs(part)
+    sts = [f"{path}/sts.json" for path in run_dirs(runs)]
+    return sts + (transfer_results(runs) if config["parts"][part]["transfer"] else [])
 
 
 def transfer_tables():

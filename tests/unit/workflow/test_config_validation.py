@@ -70,3 +70,73 @@ def test_dry_run_of_the_shipped_study_and_lint():
     lint = subprocess.run([*SNAKEMAKE, "--lint", "--configfile", "configs/cpu.yaml"], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+
+
+# --- variants derived from a base, parts ---------------------------------------------------------
+
+def _study(**variants):
+    mod = {"loss": "vicreg", "loss_args": {"gd": True, "weight": True, "ratio": True}, "train": {"lr": 1e-5},
+           "per_model": {"m": {"loss_args": {"r": 1.25}}}, "description": "mod"}
+    return _minimal(variants={"vicreg-mod": mod, **variants})
+
+
+def test_a_variant_derives_from_its_base_and_overrides_only_what_it_states():
+    config = validate_config(_study(**{"vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}},
+                                       "again": {"base": "vicreg-mod-no-gd", "pooler": "mean"}}))
+    child = config["variants"]["vicreg-mod-no-gd"]
+    assert child["loss"] == "vicreg" and child["base"] == "vicreg-mod"
+    assert child["loss_args"] == {"gd": False, "weight": True, "ratio": True}
+    assert child["per_model"] == {"m": {"loss_args": {"r": 1.25}}} and child["train"] == {"lr": 1e-5}
+    assert "description" not in child  # not inherited
+    grandchild = config["variants"]["again"]
+    assert grandchild["loss_args"]["gd"] is False and grandchild["pooler"] == "mean"
+    assert config["variants"]["vicreg-mod"]["loss_args"]["gd"] is True  # the base is untouched
+
+
+@pytest.mark.parametrize(("variants", "key", "message"), [
+    ({"x": {"base": "nope"}}, "variants.x.base", "no variant 'nope'"),
+    ({"x": {"base": "y"}, "y": {"base": "x"}}, "variants.y.base", "circular: x -> y -> x"),
+    ({"x": {"base": 3}}, "variants.x.base", "is not a variant name"),
+    ({"x": {"base": "vicreg-mod", "loss_args": {"gd": False}, "train": {"lr": -1}}}, "variants.x.train.lr",
+     "less than or equal to the minimum"),
+    ({"x": {"base": "vicreg-mod", "typo": 1}}, "variants.x.typo", "unknown key"),
+])
+def test_a_broken_derived_variant_names_its_key(variants, key, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config(_study(**variants))
+    assert info.value.key == key
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("parts", "key", "message"), [
+    ({"p": {"variants": ["vicreg-*", "*-none"]}}, "parts.p.variants.1", "'*-none' matches no variant"),
+    ({"p": {"variants": ["vicreg-mod"], "seeds": [7]}}, "parts.p.seeds", "[7] not in the study's seeds"),
+    ({"p": {"seeds": [0]}}, "parts.p", "'variants' is a required property"),
+    ({"p q": {"variants": ["vicreg-mod"]}}, "parts.p q", "not a valid name"),
+])
+def test_a_broken_part_names_its_key(parts, key, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config({**_study(), "parts": parts})
+    assert info.value.key == key
+    assert message in str(info.value)
+
+
+def test_part_variants_match_names_and_patterns_in_config_order():
+    from gradparadigm.config import part_variants
+
+    config = validate_config(_study(**{"vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}},
+                                       "base-line": {"loss": "none"}},
+                                    ) | {"parts": {"p": {"variants": ["base-line", "*-no-gd", "vicreg-mod"]}}})
+    assert part_variants(config, "p") == ["vicreg-mod", "vicreg-mod-no-gd", "base-line"]
+    assert config["parts"]["p"]["transfer"] is True
+
+
+def test_the_paper_grid_derives_every_ablation():
+    config = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    ablations = [v for v, spec in config["variants"].items() if spec.get("base", "").endswith("-mod")]
+    assert len(ablations) == 12
+    for name in ablations:
+        spec, parent = config["variants"][name], config["variants"][config["variants"][name]["base"]]
+        switched = [k for k in ("gd", "weight", "ratio") if spec["loss_args"][k] != parent["loss_args"][k]]
+        assert len(switched) == 1 and spec["per_model"] == parent.get("per_model", {}) and not spec["eval_transfer"]
+    assert {"infonce", "arccon", "mpt", "met", "mat"} <= set(config["variants"]) and len(config["seeds"]) >= 3
