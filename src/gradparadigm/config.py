@@ -25,7 +25,7 @@ import fnmatch
 import yaml
 from jsonschema import Draft202012Validator, validators
 
-from gradparadigm.errors import ConfigError
+from gradparadigm.errors import ConfigError, DataFormatError
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -146,3 +146,35 @@ def part_variants(config: dict[str, Any], part: str) -> list[str]:
     """The variants a part selects, in config order."""
     patterns = config["parts"][part]["variants"]
     return [v for v in config["variants"] if any(fnmatch.fnmatchcase(v, p) for p in patterns)]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+
+def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def check_config_files(paths) -> None:
+    """Read each config file strictly: a YAML syntax error or a duplicated key (which would silently
+    drop a variant) raises :class:`DataFormatError` naming the file and line."""
+    for path in map(Path, paths):
+        try:
+            yaml.load(path.read_text(), Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+        except OSError as exc:
+            raise DataFormatError(path, f"cannot read: {exc.strerror}") from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            raise DataFormatError(path, str(exc.problem or exc), mark.line + 1 if mark else None) from None

@@ -12,9 +12,16 @@ REPO = Path(workflow.basedir)
 sys.path.insert(
     0, str(REPO / "src")
 )  # this checkout's library, ahead of any installed copy
-from gradparadigm.config import part_variants, validate_config
+from gradparadigm.config import check_config_files, part_variants, validate_config
+from gradparadigm.errors import ConfigError, DataFormatError
 
-# Fills in the schema's defaults; a problem stops the run here, naming the config key.
+# The config files read strictly (Snakemake's reader keeps the last of two equal keys and names no
+# line on a syntax error), then validated: the schema's defaults filled in, a problem stops the
+# run here, naming the file and line or the config key.
+try:
+    check_config_files(workflow.config_settings.configfiles or [REPO / "config.yaml"])
+except DataFormatError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
 validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 ENV = "../../environment.yml"
@@ -41,7 +48,6 @@ SEEDS = config["seeds"]
 # The library resolves each run's settings at parse time (from this checkout's src/, put first on
 # sys.path above), so that an unknown loss hyperparameter or training setting fails before any job
 # starts, naming its config key.
-from gradparadigm.errors import ConfigError
 from gradparadigm.training.settings import (
     resolve_run_settings,
     training_code_version,

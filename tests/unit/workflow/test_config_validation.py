@@ -140,3 +140,14 @@ def test_the_paper_grid_derives_every_ablation():
         switched = [k for k in ("gd", "weight", "ratio") if spec["loss_args"][k] != parent["loss_args"][k]]
         assert len(switched) == 1 and spec["per_model"] == parent.get("per_model", {}) and not spec["eval_transfer"]
     assert {"infonce", "arccon", "mpt", "met", "mat"} <= set(config["variants"]) and len(config["seeds"]) >= 3
+
+
+def test_config_files_are_read_strictly(tmp_path):
+    from gradparadigm.config import check_config_files
+    from gradparadigm.errors import DataFormatError
+
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("models:\n  m: {source: x}\nvariants:\n  a: {loss: none}\n  a: {loss: none, pooler: mean}\n")
+    with pytest.raises(DataFormatError, match=r"dup.yaml:5: duplicate key 'a' \(first on line 4\)"):
+        check_config_files([dup])
+    check_config_files([REPO / "config.yaml", REPO / "configs" / "cpu.yaml", REPO / "configs" / "offline.yaml"])
