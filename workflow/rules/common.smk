@@ -69,6 +69,9 @@ except ConfigError as exc:
 CODE_VERSION = training_code_version()
 
 
+from gradparadigm.data.fetch import source_state
+
+
 def _local(env_var, value):
     """A local data path from the environment (wins) or the config; None means download."""
     value = os.environ.get(env_var) or value

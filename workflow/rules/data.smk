@@ -13,6 +13,8 @@ rule fetch_senteval:
     params:
         source=senteval_source,
         verify=VERIFY_FLAG,
+        # a changed local file re-runs the copy (params are a rerun trigger)
+        local_state=source_state(SENTEVAL_LOCAL),
     shell:
         "python -m gradparadigm fetch-senteval --out {output.data} --record {output.record} "
         "{params.source} {params.verify} 2> {log}"
@@ -29,6 +31,7 @@ rule fetch_corpus:
     params:
         source=corpus_source,
         verify=VERIFY_FLAG,
+        local_state=source_state(CORPUS_LOCAL),
     shell:
         "python -m gradparadigm fetch-corpus --out {output.corpus} --record {output.record} "
         "{params.source} {params.verify} 2> {log}"

@@ -7,6 +7,7 @@ file next to the data, and the output appears atomically (a failed fetch leaves 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import tarfile
@@ -165,3 +166,22 @@ def fetch_corpus(dest: str | Path, record: str | Path, *, url: str = WIKI1M_URL,
     write_json_atomic(record, rec)
     log.info("corpus at %s: %d lines, sha256 %s", dest, n_lines, digest)
     return rec
+
+
+def source_state(path: str | Path | None) -> str:
+    """A short digest of a local data source's files (relative path, size, mtime): the workflow
+    puts it in the fetch rules' params, so repairing or replacing a local file re-runs the copy.
+    Empty for a download (None) or a path that does not exist (the job reports that)."""
+    if path is None:
+        return ""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    digest = hashlib.sha256()
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        rel = file.relative_to(root) if root.is_dir() else file.name
+        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
