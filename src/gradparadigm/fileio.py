@@ -44,7 +44,11 @@ def atomic_path(path: str | Path, *, is_dir: bool = False) -> Iterator[Path]:
     ``path`` is replaced. On any exception the temporary file or directory is removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission, ...
+        raise OutputWriteError(path, f"cannot create its folder {exc.filename or path.parent} "
+                                     f"({exc.strerror or exc})") from exc
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); outputs are not

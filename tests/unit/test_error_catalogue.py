@@ -389,12 +389,12 @@ def _(k):
              "--local-file", str(copy)], [f"{copy}: sha256 mismatch"])
 
 
-@case("eval: --out inside a file (OSError mapped by the CLI)")
+@case("eval: --out inside a file")
 def _(k):
     blocker = k.file("blocker", "a file, not a folder")
     argv = k.eval_sts()
     argv[argv.index("--out") + 1] = str(blocker / "sts.json")
-    return argv, [f"{blocker}: "]
+    return argv, [f"{blocker / 'sts.json'}: cannot create its folder {blocker} (File exists)"]
 
 
 @case("unexpected exception (a bug)")
