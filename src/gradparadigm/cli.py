@@ -1,22 +1,112 @@
 """The ``gradparadigm`` command: one subcommand per pipeline step, called by the Snakemake rules.
 
 Each subcommand reads its inputs, writes its outputs atomically and logs to stderr (the rules send
-stderr to their ``log:`` file). Errors the user can fix (bad data, bad config, missing model) end
-with one ``error:`` line and exit status 1, not a traceback.
+stderr to their ``log:`` file). Every failure ends with one ``error:`` line on stderr that names the
+file (and line), flag or config key at fault, and exit status 1; ``--debug`` (or the environment
+variable ``GRADPARADIGM_DEBUG=1``) prints the full traceback before it.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from gradparadigm.errors import GradParadigmError
+from gradparadigm.errors import DataFormatError, GradParadigmError
 
 log = logging.getLogger("gradparadigm")
+DEBUG_ENV = "GRADPARADIGM_DEBUG"
+DEBUG_HINT = "run with --debug for the traceback"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error ends like every other error: one ``error:`` line naming the flag, status 1."""
+
+    def error(self, message: str):
+        self.exit(1, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = _int_at_least(1)
+non_negative_int = _int_at_least(0)
+
+
+def unit_float(text: str) -> float:
+    """A number in [0, 1] (a rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text}")
+    return value
+
+
+def device_arg(text: str) -> str:
+    from gradparadigm.encoder import DEVICE_PATTERN
+
+    if not DEVICE_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"expected auto, cpu, cuda or cuda:N, got {text!r}")
+    return text
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def describe_error(exc: BaseException, debug: bool = False) -> str:
+    """The ``error:`` line (without the prefix) for any exception: where the problem is and what it is.
+
+    :class:`GradParadigmError` messages already name the file, line, flag or config key. Other
+    expected failures are put in that form (an ``OSError`` by its file name); what is left is a bug
+    or a failure nobody foresaw: its type, the code location it came from and how to see the traceback.
+    """
+    hint = "" if debug else f" ({DEBUG_HINT})"
+    if isinstance(exc, GradParadigmError):
+        return _one_line(exc)
+    try:
+        from safetensors import SafetensorError
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        SafetensorError = ()  # noqa: N806
+    if isinstance(exc, UnicodeDecodeError):
+        return _one_line(f"a file is not valid {exc.encoding} text (byte {exc.start}: {exc.reason}){hint}")
+    if isinstance(exc, OSError):
+        what = exc.strerror or _one_line(exc) or type(exc).__name__
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            what += "; the disk may be full"
+        if exc.filename is not None:
+            where = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+            return _one_line(f"{where}: {what}")
+        return _one_line(f"{type(exc).__name__}: {what}{hint}")
+    if SafetensorError and isinstance(exc, SafetensorError):
+        return _one_line(f"corrupt or truncated safetensors file ({exc}){hint}")
+    if isinstance(exc, ValueError):
+        return _one_line(f"{exc}{hint}")
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return _one_line(f"unexpected {type(exc).__name__}{where}: {exc}{hint}")
 
 
 def _setup(args: argparse.Namespace) -> None:
@@ -71,16 +161,31 @@ def cmd_prepare_transfer(args: argparse.Namespace) -> None:
     _write_table(parse_transfer_tasks(args.senteval), args.out)
 
 
-def _evaluate(args: argparse.Namespace, table_path: Path, evaluate, **meta) -> tuple[dict, float, object]:
-    """Load the table and the encoder, run ``evaluate(table, encoder)``, add provenance to the result
-    under ``meta`` and write it atomically to ``args.out``."""
+def _check_table(table, path: Path, tasks: list[str], splits: dict[str, tuple[str, ...]]) -> None:
+    """Fail before the encoder loads when the table lacks rows an evaluation needs (the evaluation
+    itself would only say "the table", after encoding)."""
+    for task in tasks:
+        have = set(table.loc[table["task"] == task, "split"])
+        missing = [split for split in splits.get(task, ()) if split not in have]
+        if not have or missing:
+            what = "rows" if not have else f"{', '.join(missing)} rows"
+            raise DataFormatError(path, f"no {task} {what}; rerun the prepare rule (or choose --tasks)")
+
+
+def _evaluate(args: argparse.Namespace, table_path: Path, evaluate, *, columns: list[str],
+              splits: dict[str, tuple[str, ...]], **meta) -> tuple[dict, float, object]:
+    """Check the device and the table, load the encoder, run ``evaluate(table, encoder)``, add
+    provenance to the result under ``meta`` and write it atomically to ``args.out``."""
     from gradparadigm.data.tables import read_table
-    from gradparadigm.encoder import load_encoder
-    from gradparadigm.fileio import write_json_atomic
+    from gradparadigm.encoder import choose_device, load_encoder
+    from gradparadigm.fileio import remove_stale_temporaries, write_json_atomic
     from gradparadigm.provenance import environment_info
 
-    table = read_table(table_path)
-    encoder = load_encoder(args.model, args.pooler, device=args.device, max_length=args.max_length)
+    device = choose_device(args.device, where="eval.device / --device")
+    remove_stale_temporaries(args.out)
+    table = read_table(table_path, columns)
+    _check_table(table, table_path, args.tasks, splits)
+    encoder = load_encoder(args.model, args.pooler, device=str(device), max_length=args.max_length)
     start = time.perf_counter()
     results = evaluate(table, encoder)
     seconds = time.perf_counter() - start
@@ -103,13 +208,15 @@ def cmd_eval_sts(args: argparse.Namespace) -> None:
     def evaluate(table, encoder):
         return evaluate_sts(table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks)
 
-    results, seconds, encoder = _evaluate(args, args.sts_table, evaluate, setting=SETTING)
+    results, seconds, encoder = _evaluate(args, args.sts_table, evaluate,
+                                          columns=["task", "split", "sentence1", "sentence2", "score"],
+                                          splits={task: ("test",) for task in args.tasks}, setting=SETTING)
     summary = "  ".join(f"{t}={results[t]['spearman']:.2f}" for t in [*args.tasks, "avg"])
     log.info("STS Spearman x100 (%s pooling, %.1f s): %s", encoder.pooler, seconds, summary)
 
 
 def cmd_eval_transfer(args: argparse.Namespace) -> None:
-    from gradparadigm.evaluation.transfer import run_transfer
+    from gradparadigm.evaluation.transfer import REQUIRED_SPLITS, run_transfer
 
     def evaluate(table, encoder):
         return run_transfer(
@@ -118,7 +225,9 @@ def cmd_eval_transfer(args: argparse.Namespace) -> None:
             threads=args.classifier_threads,
         )
 
-    results, seconds, _ = _evaluate(args, args.transfer_table, evaluate)
+    results, seconds, _ = _evaluate(args, args.transfer_table, evaluate,
+                                    columns=["task", "split", "sentence1", "sentence2", "label"],
+                                    splits=REQUIRED_SPLITS)
     summary = "  ".join(f"{t}={results['tasks'][t]['acc']:.2f}" for t in args.tasks)
     log.info("transfer accuracy (%s mode, %s engine, %.1f s): %s  avg=%.2f", args.mode, args.engine, seconds,
              summary, results["avg"])
@@ -141,7 +250,7 @@ def _json_arg(text: str | None, flag: str) -> dict:
         return {}
     try:
         value = json.loads(Path(text[1:]).read_text() if text.startswith("@") else text)
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: JSONDecodeError, UnicodeDecodeError of the @file
         raise GradParadigmError(f"{flag}: not a JSON object or @file: {exc}") from None
     if not isinstance(value, dict):
         raise GradParadigmError(f"{flag}: expected a JSON object, got {type(value).__name__}")
@@ -167,25 +276,39 @@ def cmd_augment(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    import dataclasses
     import signal
 
+    from gradparadigm.encoder import choose_device
+    from gradparadigm.losses import resolve_hparams
     from gradparadigm.training.settings import TrainSettings
     from gradparadigm.training.trainer import train
 
-    _quiet_hub_progress()
     settings = TrainSettings.from_dict(_json_arg(args.settings, "--settings"), where="--settings")
+    if args.device is not None:
+        settings = dataclasses.replace(settings, device=args.device)
+    choose_device(settings.device, where="train.device / --device")  # fail before anything loads
+    loss_args = _json_arg(args.loss_args, "--loss-args")
+    try:
+        resolve_hparams(args.loss, **loss_args)
+    except ValueError as exc:
+        raise GradParadigmError(f"--loss-args: {exc}") from None
+    _quiet_hub_progress()
     stop = {"requested": False}
 
     def request_stop(signum, frame):  # SLURM sends SIGTERM before it kills a job (preemption, time limit)
         log.warning("signal %d: checkpointing after the current step, then stopping", signum)
         stop["requested"] = True
 
-    signal.signal(signal.SIGTERM, request_stop)
-    train(model_source=args.model, views_dir=args.views, sts_table=args.sts_table, loss=args.loss,
-          loss_args=_json_arg(args.loss_args, "--loss-args"), pooler=args.pooler, settings=settings, seed=args.seed,
-          model_out=args.model_out, log_out=args.log_out, hparams_out=args.hparams_out,
-          checkpoint_dir=args.checkpoint_dir, eval_batch_size=args.eval_batch_size, meta=_meta(args.meta),
-          stop_requested=lambda: stop["requested"])
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        train(model_source=args.model, views_dir=args.views, sts_table=args.sts_table, loss=args.loss,
+              loss_args=loss_args, pooler=args.pooler, settings=settings, seed=args.seed,
+              model_out=args.model_out, log_out=args.log_out, hparams_out=args.hparams_out,
+              checkpoint_dir=args.checkpoint_dir, eval_batch_size=args.eval_batch_size, meta=_meta(args.meta),
+              stop_requested=lambda: stop["requested"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,7 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gradparadigm.losses import LOSS_NAMES
     from gradparadigm.training.settings import AUGMENTATIONS
 
-    parser = argparse.ArgumentParser(prog="gradparadigm", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gradparadigm", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true",
+                        help=f"print the full traceback of an error (also: {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("fetch-senteval", help="download or copy SentEval's downstream data and verify it")
@@ -231,10 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(table_flag, required=True, type=Path)
         p.add_argument("--out", required=True, type=Path)
         p.add_argument("--tasks", nargs="+", default=list(tasks), choices=tasks)
-        p.add_argument("--batch-size", type=int, default=128)
-        p.add_argument("--max-length", type=int, default=None)
-        p.add_argument("--device", default="auto")
-        p.add_argument("--threads", type=int, default=None, help="torch threads for encoding")
+        p.add_argument("--batch-size", type=positive_int, default=128)
+        p.add_argument("--max-length", type=positive_int, default=None)
+        p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--threads", type=positive_int, default=None, help="torch threads for encoding")
         p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
         return p
 
@@ -247,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=sorted(MODES), default="test", help="SentEval 'test' settings or 'fast' prototyping")
     p.add_argument("--engine", choices=ENGINES, default="torch", help="SentEval's PyTorch classifier or scikit-learn")
     p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (keyed by the encoder's fingerprint)")
-    p.add_argument("--classifier-threads", type=int, default=1,
+    p.add_argument("--classifier-threads", type=positive_int, default=1,
                    help="threads for the classifiers (1 is fastest on a shared machine)")
     p.set_defaults(func=cmd_eval_transfer)
 
@@ -255,11 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", required=True, type=Path, help="one sentence per line")
     p.add_argument("--model", required=True, help="whose tokenizer: packaged:NAME, a local folder or a hub id")
     p.add_argument("--out", required=True, type=Path, help="views folder to write (reused if up to date)")
-    p.add_argument("--max-length", type=int, default=32)
+    p.add_argument("--max-length", type=positive_int, default=32)
     p.add_argument("--strategy", choices=AUGMENTATIONS, default="dropout",
                    help="dropout: identical text (the paper's); word_deletion / token_shuffle: discrete edits")
-    p.add_argument("--rate", type=float, default=0.0, help="deletion probability / share of tokens shuffled")
-    p.add_argument("--seed", type=int, default=0, help="draws the discrete augmentations (unused by dropout)")
+    p.add_argument("--rate", type=unit_float, default=0.0, help="deletion probability / share of tokens shuffled")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="draws the discrete augmentations (unused by dropout)")
     p.set_defaults(func=cmd_augment)
 
     p = sub.add_parser("train", help="train one encoder (unsupervised SimCSE loop), resumable")
@@ -271,13 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pooler", choices=POOLERS, default="cls")
     p.add_argument("--settings", default=None,
                    help="JSON object (or @file) of training settings; missing keys take their defaults")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0)
+    p.add_argument("--device", type=device_arg, default=None,
+                   help="auto, cpu, cuda or cuda:N (default: the device of --settings, else auto)")
     p.add_argument("--model-out", required=True, type=Path, help="folder for the best model (sentence-transformers)")
     p.add_argument("--log-out", required=True, type=Path, help="train_log.jsonl")
     p.add_argument("--hparams-out", required=True, type=Path, help="hparams.json (settings, result, provenance)")
     p.add_argument("--checkpoint-dir", required=True, type=Path, help="resumable state; keep it out of outputs")
-    p.add_argument("--eval-batch-size", type=int, default=128)
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--eval-batch-size", type=positive_int, default=128)
+    p.add_argument("--threads", type=positive_int, default=None)
     p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored in hparams.json")
     p.set_defaults(func=cmd_train)
 
@@ -286,17 +413,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transfer", nargs="*", default=[], type=Path, help="transfer.json files")
     p.add_argument("--out-dir", required=True, type=Path, help="writes sts.{md,tex,csv} and transfer.{md,tex,csv}")
     p.set_defaults(func=cmd_aggregate)
+    for p in sub.choices.values():  # --debug after the subcommand, too
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; 0 on success, else 1 after one ``error:`` line on stderr (130 on Ctrl-C)."""
     args = build_parser().parse_args(argv)
-    _setup(args)
+    debug = args.debug or _env_flag(DEBUG_ENV)
     try:
+        _setup(args)
         args.func(args)
-    except GradParadigmError as exc:
-        log.error("%s", exc)
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the boundary: every failure becomes one error line
+        if debug:
+            traceback.print_exc()
+        print(f"error: {describe_error(exc, debug)}", file=sys.stderr)
         return 1
     return 0
 

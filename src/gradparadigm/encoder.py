@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from gradparadigm.errors import ModelLoadError
+from gradparadigm.errors import DeviceError, ModelLoadError
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,13 @@ def _hub_reachable(timeout: float = 5.0) -> bool:
 
 
 def _looks_like_path(source: str) -> bool:
-    return source.startswith((".", "/", "~")) or source.count("/") > 1 or os.sep in source.replace("/", "")
+    """A local path, not a hub id (``org/name``): starts with ``.``, ``/`` or ``~``, has more than
+    one ``/`` (or a backslash), or its first component exists here (``models/nope`` beside a
+    ``models`` folder)."""
+    if source.startswith((".", "/", "~")) or source.count("/") > 1 or "\\" in source:
+        return True
+    head, sep, _ = source.partition("/")
+    return bool(sep and head) and Path(head).exists()
 
 
 def resolve_model_source(source: str) -> str:
@@ -82,33 +89,52 @@ def resolve_model_source(source: str) -> str:
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"{path}: a model directory needs a config.json (is this the right folder?)")
         return str(path.resolve())
-    if path.exists() or _looks_like_path(source):
-        raise ModelLoadError(f"{source}: no such model directory")
+    if path.exists():
+        raise ModelLoadError(f"{source}: is a file, not a model folder")
+    if _looks_like_path(source):
+        where = "" if path.is_absolute() else f" (looked for {path.absolute()})"
+        raise ModelLoadError(f"{source}: no such model folder{where}")
     # A hub id: use the cache if it has the model, else make sure the hub can be reached.
     from huggingface_hub import try_to_load_from_cache
 
     cached = try_to_load_from_cache(source, "config.json")
     if isinstance(cached, str):
         return source
+    # "org/name" may also be a mistyped local path: say that no such folder exists either
+    local = f" (nor is there a local model folder {path.absolute()})" if "/" in source else ""
     if hub_offline():
         raise ModelLoadError(
-            f"model {source!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1. Download it "
+            f"model {source!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1{local}. Download it "
             "on a machine with internet (`hf download <id>`), point the config at a local "
             f"directory, or use '{PACKAGED_PREFIX}all-MiniLM-L6-v2'."
         )
     if not _hub_reachable():
         raise ModelLoadError(
-            f"model {source!r} is not cached and the Hugging Face hub cannot be reached from this machine. "
+            f"model {source!r} is not cached and the Hugging Face hub cannot be reached from this machine{local}. "
             f"Set HF_HUB_OFFLINE=1 and use a local directory or '{PACKAGED_PREFIX}all-MiniLM-L6-v2'."
         )
     return source
 
 
-def choose_device(preference: str = "auto") -> torch.device:
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
+
+
+def choose_device(preference: str = "auto", where: str = "device") -> torch.device:
+    """The torch device for ``preference`` (auto, cpu, cuda or cuda:N), checked before any model is
+    loaded: an unusable device fails here with a message naming ``where`` (the config key and flag
+    the value came from), not deep inside torch."""
+    if not isinstance(preference, str) or not DEVICE_PATTERN.match(preference):
+        raise DeviceError(f"device {preference!r} ({where}): expected auto, cpu, cuda or cuda:N")
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if preference.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(f"device {preference!r} requested but CUDA is not available")
+    if preference.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {preference!r} requested ({where}) but CUDA is not available "
+                              "on this machine; use auto or cpu")
+        index = int(preference.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"device {preference!r} requested ({where}) but only {torch.cuda.device_count()} "
+                              "CUDA device(s) are visible (CUDA_VISIBLE_DEVICES renumbers them from 0)")
     return torch.device(preference)
 
 
@@ -203,6 +229,42 @@ class SentenceEncoder:
         return vectors[[position[s] for s in sentences]]
 
 
+def _corrupt_weights(path: str | Path) -> str | None:
+    """The first ``*.safetensors`` file in ``path`` whose header or size is broken, with the reason."""
+    from safetensors import safe_open
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    for file in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(file), framework="pt"):
+                pass
+        except Exception as exc:  # SafetensorError, OSError: whatever makes the file unreadable
+            return f"{file}: corrupt or truncated weights file ({exc})"
+    return None
+
+
+def load_pretrained(source: str, path: str, **model_kwargs) -> tuple[object, torch.nn.Module]:
+    """``(tokenizer, model)`` from ``path`` (what :func:`resolve_model_source` returned for ``source``).
+
+    Any failure is a :class:`ModelLoadError`; a truncated or corrupt weights file is named (a
+    ``SafetensorError`` alone says neither which file nor which model).
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path, **model_kwargs)
+    except Exception as exc:  # OSError, ValueError, SafetensorError, RuntimeError (state dict), ...
+        corrupt = _corrupt_weights(path)
+        if corrupt:
+            raise ModelLoadError(f"{corrupt}; model {source!r} cannot be loaded (copy or download it again)") from exc
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelLoadError(f"could not load model {source!r} from {path}: {detail}") from exc
+    return tokenizer, model
+
+
 def load_encoder(source: str, pooler: str | None = None, *, device: str = "auto",
                  max_length: int | None = None) -> SentenceEncoder:
     """Load an encoder for evaluation.
@@ -211,18 +273,12 @@ def load_encoder(source: str, pooler: str | None = None, *, device: str = "auto"
     record theirs), else ``cls``. ``max_length`` defaults to the model's limit (at most 512), as
     SentEval/SimCSE evaluation truncates only at the model's maximum.
     """
-    from transformers import AutoModel, AutoTokenizer
-
+    dev = choose_device(device)
     path = resolve_model_source(source)
     pooler = pooler or saved_pooler(path) or "cls"
     if pooler not in POOLERS:
         raise ValueError(f"unknown pooler {pooler!r}; valid: {', '.join(POOLERS)}")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"could not load model {source!r} from {path}: {exc}") from exc
-    dev = choose_device(device)
+    tokenizer, model = load_pretrained(source, path)
     model.to(dev).eval()
     limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
     max_length = min(max_length or limit, limit, 512)

@@ -28,6 +28,19 @@ class ChecksumError(DataFormatError):
     """A file's sha256 differs from the one the project's manifest records."""
 
 
+class OutputWriteError(GradParadigmError):
+    """An output could not be written (disk full, quota, permissions).
+
+    The message starts with ``path``, the file or folder that could not be written (never a
+    temporary), and says whether anything half-written was left (atomic writes leave nothing).
+    """
+
+    def __init__(self, path: str | Path, message: str):
+        self.path = Path(path)
+        self.message = message
+        super().__init__(f"{self.path}: {message}")
+
+
 class ConfigError(GradParadigmError):
     """A configuration value is invalid; the message names the key."""
 
@@ -38,6 +51,10 @@ class ConfigError(GradParadigmError):
 
 class ModelLoadError(GradParadigmError):
     """An encoder could not be loaded (missing path, hub unreachable, offline cache miss)."""
+
+
+class DeviceError(ModelLoadError):
+    """The requested device (``cuda``, ``cuda:N``) does not exist on this machine."""
 
 
 class TrainingDivergedError(GradParadigmError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def test_saved_pooler_reads_sentence_transformers_config(tmp_path):
 
 
 def test_missing_models_fail_fast_with_advice(tmp_path, monkeypatch):
-    with pytest.raises(ModelLoadError, match="no such model directory"):
+    with pytest.raises(ModelLoadError, match="no such model folder"):
         resolve_model_source(str(tmp_path / "missing"))
     with pytest.raises(ModelLoadError, match="needs a config.json"):
         resolve_model_source(str(tmp_path))
@@ -61,3 +62,42 @@ def test_missing_models_fail_fast_with_advice(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
     with pytest.raises(ModelLoadError, match="cannot be reached"):
         resolve_model_source("some-org/some-model")
+
+
+def test_mistyped_local_paths_are_not_taken_for_hub_ids(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "weights.bin").write_bytes(b"")
+    for source in ("models/nope", "./nope", "~/nope-gradparadigm", "a/b/c", "weights.bin"):
+        with pytest.raises(ModelLoadError, match="no such model folder|is a file, not a model folder") as info:
+            resolve_model_source(source)
+        assert str(info.value).startswith(f"{source}: ")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # org/name without a local org/ folder: a hub id, and said so
+    with pytest.raises(ModelLoadError, match=r"HF_HUB_OFFLINE=1 \(nor is there a local model folder .*other/nope\)"):
+        resolve_model_source("other/nope")
+
+
+def test_device_is_checked_before_loading(tiny_bert_dir, monkeypatch):
+    from gradparadigm.encoder import choose_device
+    from gradparadigm.errors import DeviceError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match=r"device 'cuda' requested \(eval.device / --device\) but CUDA is not available"):
+        choose_device("cuda", where="eval.device / --device")
+    with pytest.raises(DeviceError, match=r"device 'gpu' \(device\): expected auto, cpu, cuda or cuda:N"):
+        choose_device("gpu")
+    assert choose_device("auto").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(DeviceError, match="only 1 CUDA device"):
+        choose_device("cuda:1")
+
+
+def test_truncated_weights_are_named(tiny_bert_dir, tmp_path):
+    import shutil
+
+    model = Path(shutil.copytree(tiny_bert_dir, tmp_path / "model"))
+    weights = model / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ModelLoadError, match=rf"^{weights}: corrupt or truncated weights file"):
+        load_encoder(str(model), device="cpu")

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from gradparadigm.data.manifest import entries_under, find_entry_for, verify_file, verify_tree
 from gradparadigm.errors import ChecksumError, DataFormatError, GradParadigmError
-from gradparadigm.fileio import atomic_path, sha256_file, write_json_atomic
+from gradparadigm.fileio import atomic_path, remove_stale_temporaries, sha256_file, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def fetch_senteval(dest: str | Path, record: str | Path, *, url: str = SENTEVAL_
     ``senteval.tar`` is downloaded from ``url``, unpacked and verified. Returns the record.
     """
     dest, record = Path(dest), Path(record)
+    remove_stale_temporaries(dest, record)  # e.g. the archive of a killed download
     with atomic_path(dest, is_dir=True) as tmp:
         if local_dir is not None:
             source = Path(local_dir).expanduser().resolve()
@@ -149,6 +150,7 @@ def fetch_corpus(dest: str | Path, record: str | Path, *, url: str = WIKI1M_URL,
     is verified; the sum of any other corpus is recorded so that a changed input is visible.
     """
     dest, record = Path(dest), Path(record)
+    remove_stale_temporaries(dest, record)
     with atomic_path(dest) as tmp:
         if local_file is not None:
             source = Path(local_file).expanduser().resolve()

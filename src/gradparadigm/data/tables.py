@@ -19,7 +19,11 @@ def read_table(path: str | Path, required: list[str] | None = None) -> pd.DataFr
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, "missing table (run the prepare rule first)")
-    table = pd.read_parquet(path)
+    try:
+        table = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        detail = " ".join(str(exc).split())
+        raise DataFormatError(path, f"not a readable parquet table ({detail}); rerun the prepare rule") from None
     missing = [c for c in required or [] if c not in table.columns]
     if missing:
         raise DataFormatError(path, f"table lacks column(s) {missing}")

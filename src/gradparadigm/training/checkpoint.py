@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from gradparadigm.fileio import atomic_path, write_json_atomic
+from gradparadigm.errors import OutputWriteError
+from gradparadigm.fileio import atomic_path, remove_empty_parents, write_error, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ STATE_FILE = "state.pt"
 SUMMARY_FILE = "checkpoint.json"
 LIVE_LOG = "train_log.jsonl"
 FORMAT = 1
+# The folder under which the workflow keeps checkpoints (results/checkpoints/{model}/{variant}/seed~{seed}):
+# a finished run removes its checkpoint and the folders it leaves empty, up to this one.
+CHECKPOINT_ROOT = "checkpoints"
 
 
 def rng_states() -> dict[str, Any]:
@@ -91,37 +95,66 @@ class Checkpointer:
     def discard(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def finish(self) -> None:
+        """After a successful run: remove the checkpoint and the folders above it that it leaves
+        empty, up to the nearest ``checkpoints`` folder (kept). Without such an ancestor only the
+        checkpoint folder itself goes."""
+        self.discard()
+        root = next((p for p in self.dir.absolute().parents if p.name == CHECKPOINT_ROOT), None)
+        if root is not None:
+            remove_empty_parents(self.dir, root)
+
     def save(self, progress: Progress, model: torch.nn.Module, optimizer, scheduler) -> None:
+        """Write the checkpoint of ``progress``.
+
+        A failed write (disk full: an ``OSError``, or torch's ``RuntimeError: [enforce fail at
+        inline_container.cc:...] ... file write failed``) raises :class:`OutputWriteError` naming
+        the file, after removing what this call wrote, so the previous checkpoint stays complete.
+        """
+        from safetensors import SafetensorError
         from safetensors.torch import save_file
 
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if progress.best_step is not None and progress.best_step != self._saved_best_step:
-            with atomic_path(self._best_file(progress.best_step)) as tmp:
-                save_file(progress.best_weights, str(tmp))
-        log_bytes = self.live_log.stat().st_size if self.live_log.exists() else 0
-        state = {
-            "format": FORMAT,
-            "compat": self.compat,
-            "step": progress.step,
-            "best_score": progress.best_score,
-            "best_step": progress.best_step,
-            "train_seconds": progress.train_seconds,
-            "resumed_from": list(progress.resumed_from),
-            "log_bytes": log_bytes,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "rng": rng_states(),
-        }
-        with atomic_path(self.dir / STATE_FILE) as tmp:
-            torch.save(state, tmp)
+        target, new_best = self.dir, None
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if progress.best_step is not None and progress.best_step != self._saved_best_step:
+                target = self._best_file(progress.best_step)
+                with atomic_path(target) as tmp:
+                    save_file(progress.best_weights, str(tmp))
+                new_best = target
+            log_bytes = self.live_log.stat().st_size if self.live_log.exists() else 0
+            state = {
+                "format": FORMAT,
+                "compat": self.compat,
+                "step": progress.step,
+                "best_score": progress.best_score,
+                "best_step": progress.best_step,
+                "train_seconds": progress.train_seconds,
+                "resumed_from": list(progress.resumed_from),
+                "log_bytes": log_bytes,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": rng_states(),
+            }
+            target = self.dir / STATE_FILE
+            with atomic_path(target) as tmp:
+                torch.save(state, tmp)
+        except (OSError, RuntimeError, SafetensorError, OutputWriteError) as exc:
+            if new_best is not None:  # the state on disk still names the previous best file
+                new_best.unlink(missing_ok=True)
+            raise write_error(target, exc, what=f"checkpoint of step {progress.step}") from exc
         self._saved_best_step = progress.best_step
         for stale in self.dir.glob("best-step*.safetensors"):
             if progress.best_step is None or stale != self._best_file(progress.best_step):
                 stale.unlink(missing_ok=True)
-        write_json_atomic(self.dir / SUMMARY_FILE, {
-            "step": progress.step, "best_step": progress.best_step, "best_stsb_dev_spearman": progress.best_score,
-            "compat": self.compat, "log_bytes": log_bytes})
+        summary = self.dir / SUMMARY_FILE
+        try:
+            write_json_atomic(summary, {
+                "step": progress.step, "best_step": progress.best_step,
+                "best_stsb_dev_spearman": progress.best_score, "compat": self.compat, "log_bytes": log_bytes})
+        except (OSError, OutputWriteError) as exc:
+            raise write_error(summary, exc, what="checkpoint summary") from exc
         log.info("checkpoint at step %d written to %s", progress.step, self.dir)
 
     def load(self, model: torch.nn.Module, optimizer, scheduler, device: torch.device) -> Progress | None:
@@ -171,6 +204,12 @@ class Checkpointer:
 
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and flush it to disk (the live log is read while training runs)."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+    """Append one JSON line and flush it to disk (the live log is read while training runs).
+
+    A failed write names the log; a resumed run cuts the log back to its checkpoint's length, so a
+    partial line does not survive."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+    except OSError as exc:
+        raise write_error(path, exc, what="training log", atomic=False) from exc

@@ -4,6 +4,8 @@ MLP head), loadable by ``SentenceTransformer(path)``, ``AutoModel.from_pretraine
 
 The folder is assembled by sentence-transformers itself (so its layout is whatever the pinned
 version writes) from a staging copy of the Hugging Face model, and moved into place atomically.
+The temporaries a killed export leaves (``.NAME.hf.*``, ``.NAME.*.tmp``) are removed by the next
+export of the same folder; a failed write (disk full) names ``out_dir`` and leaves nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from gradparadigm.fileio import atomic_path
+from gradparadigm.errors import OutputWriteError
+from gradparadigm.fileio import atomic_path, remove_stale_temporaries, write_error
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +33,23 @@ def _st_modules():
 def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, out_dir: str | Path,
                               max_seq_length: int) -> Path:
     """Save ``encoder`` + ``tokenizer`` with a ``pooler`` (cls/mean) Pooling module at ``out_dir``."""
+    from safetensors import SafetensorError
     from sentence_transformers import SentenceTransformer
 
     Transformer, Pooling = _st_modules()
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir, is_dir=True) as tmp, \
-            tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.hf.", dir=out_dir.parent) as staging:
-        encoder.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        transformer = Transformer(staging, max_seq_length=max_seq_length)
-        dim = encoder.config.hidden_size
-        model = SentenceTransformer(modules=[transformer, Pooling(dim, pooling_mode=pooler)], device="cpu")
-        model.save(str(tmp))
+    remove_stale_temporaries(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out_dir, is_dir=True) as tmp, \
+                tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.hf.", dir=out_dir.parent) as staging:
+            encoder.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            transformer = Transformer(staging, max_seq_length=max_seq_length)
+            dim = encoder.config.hidden_size
+            model = SentenceTransformer(modules=[transformer, Pooling(dim, pooling_mode=pooler)], device="cpu")
+            model.save(str(tmp))
+    except (OSError, RuntimeError, SafetensorError, OutputWriteError) as exc:
+        raise write_error(out_dir, exc, what="model") from exc
     log.info("saved the encoder (%s pooling, max length %d) to %s", pooler, max_seq_length, out_dir)
     return out_dir

@@ -53,10 +53,10 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from gradparadigm.encoder import SentenceEncoder, choose_device, pool, resolve_model_source
-from gradparadigm.errors import ConfigError, DataFormatError, ModelLoadError, TrainingDivergedError, TrainingInterrupted
+from gradparadigm.encoder import SentenceEncoder, choose_device, load_pretrained, pool, resolve_model_source
+from gradparadigm.errors import ConfigError, DataFormatError, TrainingDivergedError, TrainingInterrupted
 from gradparadigm.evaluation.sts import stsb_dev_spearman
-from gradparadigm.fileio import atomic_path, write_json_atomic
+from gradparadigm.fileio import atomic_path, remove_stale_temporaries, write_json_atomic
 from gradparadigm.losses import build_loss
 from gradparadigm.provenance import environment_info
 from gradparadigm.training.checkpoint import Checkpointer, Progress, append_record
@@ -226,23 +226,23 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     Outputs (each written atomically, only after training finished): ``model_out`` (the best
     STS-B dev checkpoint, sentence-transformers layout), ``log_out`` (the JSONL log), ``hparams_out``
     (resolved settings, schedule, result, provenance). ``checkpoint_dir`` holds the resumable state
-    and the live log while training runs; it is removed at the end. Running the same call again
-    after an interruption resumes from it.
+    and the live log while training runs; it is removed at the end, with the folders it leaves
+    empty up to ``results/checkpoints``. Running the same call again after an interruption resumes
+    from it; the temporaries a killed earlier run left next to the outputs are removed at the start.
 
     ``stop_requested``: polled after every step; when it returns True the run checkpoints and
     raises :class:`TrainingInterrupted` (the CLI wires it to SIGTERM, which SLURM sends before
     killing a job). ``kill_after_steps`` is a test hook: raise ``TrainingInterrupted`` after that
     step *without* checkpointing, as a killed process would.
     """
-    from transformers import AutoModel, AutoTokenizer
-
     settings = settings or TrainSettings()
     wall_start = time.perf_counter()
     try:
         loss_fn = build_loss(loss, **(loss_args or {}))
     except ValueError as exc:
         raise ConfigError("loss_args", str(exc)) from None
-    device = choose_device(settings.device)
+    device = choose_device(settings.device, where="train.device")
+    remove_stale_temporaries(model_out, log_out, hparams_out)
     bf16 = settings.precision == "bf16" or (settings.precision == "auto" and device.type == "cuda")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -262,11 +262,7 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
 
     seed_everything(seed)
     path = resolve_model_source(model_source)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        encoder = AutoModel.from_pretrained(path, dtype=torch.float32)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"could not load model {model_source!r} from {path}: {exc}") from exc
+    tokenizer, encoder = load_pretrained(model_source, path, dtype=torch.float32)
     if len(tokenizer) != views_meta["vocab_size"]:
         raise DataFormatError(views_dir, f"views use a vocabulary of {views_meta['vocab_size']} tokens, "
                                          f"the model's tokenizer has {len(tokenizer)}")
@@ -387,7 +383,7 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     }
     record["provenance"] = environment_info(device)
     write_json_atomic(hparams_out, record)
-    ckpt.discard()
+    ckpt.finish()
     log.info("done: best STS-B dev Spearman %.2f at step %d; %.2f s/step", state.best_score, state.best_step,
              record["result"]["seconds_per_step"])
     return record

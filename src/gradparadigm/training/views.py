@@ -28,8 +28,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from gradparadigm.errors import DataFormatError
-from gradparadigm.fileio import atomic_path, sha256_file
+from gradparadigm.data.text import read_lines
+from gradparadigm.errors import DataFormatError, ModelLoadError
+from gradparadigm.fileio import atomic_path, remove_stale_temporaries, sha256_file
 from gradparadigm.training.settings import VIEWS_FORMAT, AugmentSettings, views_key
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,7 @@ def read_corpus(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, "corpus file does not exist")
-    with open(path, encoding="utf-8") as handle:
-        lines = [line.rstrip("\n").rstrip("\r") for line in handle]
+    lines = [] if path.stat().st_size == 0 else read_lines(path, "utf-8")  # a bad byte names file and line
     sentences = [line for line in lines if line.strip()]
     if len(sentences) < len(lines):
         log.warning("%s: skipped %d blank line(s)", path, len(lines) - len(sentences))
@@ -127,6 +127,8 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
 
     augment = augment or AugmentSettings()
     out_dir = Path(out_dir)
+    if not Path(corpus).is_file():
+        raise DataFormatError(corpus, "corpus file does not exist")
     corpus_sha = sha256_file(corpus)
     key = views_key(model_source, max_length, augment, seed)
     wanted = {"format": VIEWS_FORMAT, "key": key, "corpus_sha256": corpus_sha}
@@ -135,8 +137,13 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
         log.info("views at %s are up to date (key %s): reusing them", out_dir, key)
         return existing
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(model_source))
     sentences = read_corpus(corpus)
+    path = resolve_model_source(model_source)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except Exception as exc:  # OSError, ValueError, a tokenizer file that does not parse
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ModelLoadError(f"could not load the tokenizer of {model_source!r} from {path}: {detail}") from exc
     columns = make_views(sentences, tokenizer, max_length, augment, seed, progress=progress)
     features = Features({name: DsSequence(Value("int32")) for name in COLUMNS})
     dataset = Dataset.from_dict(columns, features=features)
@@ -154,6 +161,7 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
         "mean_tokens_view0": float(lengths.mean()),
         "identical_views": int(sum(a == b for a, b in zip(*columns.values()))),
     }
+    remove_stale_temporaries(out_dir)
     with atomic_path(out_dir, is_dir=True) as tmp:
         dataset.save_to_disk(str(tmp / "data"))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
