@@ -75,8 +75,8 @@ def _describe(error) -> tuple[str, str]:
     if "propertyNames" in error.schema_path:  # a model/variant name: the instance is the name
         return key_path([*path, error.instance]), (
             f"{error.instance!r} is not a valid name: use letters, digits, '_', '.' and '-' (starting "
-            "with a letter or digit), and none of the reserved names data, tables, logs, benchmarks, "
-            "checkpoints, views")
+            "with a letter or digit), and none of the names of results/'s own entries: "
+            "data, tables, figures, parts, logs, benchmarks, checkpoints, views, cache, README.md")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in known]
