@@ -153,3 +153,23 @@ def test_config_files_are_read_strictly(tmp_path):
     with pytest.raises(DataFormatError, match=r"dup.yaml:5: duplicate key 'a' \(first on line 4\)"):
         check_config_files([dup])
     check_config_files([REPO / "config.yaml", REPO / "configs" / "cpu.yaml", REPO / "configs" / "offline.yaml"])
+
+
+def _dry_run_jobs(*args: str) -> dict[str, int]:
+    """Job counts of a dry run of the real Snakefile on the CPU study."""
+    result = subprocess.run([*SNAKEMAKE, "-n", *args, "--configfile", "configs/cpu.yaml", "configs/offline.yaml"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout + result.stderr
+    stats = out[out.index("Job stats:"):].splitlines()[3:]
+    return {line.split()[0]: int(line.split()[1]) for line in stats if line.strip() and line.split()[0] != "total"
+            and len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def test_parts_build_their_runs_only():
+    ablations = _dry_run_jobs("part_ablations")
+    assert ablations["train"] == 12 and ablations["eval_sts"] == 12 and "eval_transfer" not in ablations
+    main = _dry_run_jobs("part_ori-mod")  # 8 trained runs and the two untrained baselines, STS only
+    assert main["train"] == 8 and main["eval_sts"] == 10 and "eval_transfer" not in main
+    transfer = _dry_run_jobs("part_transfer-references")  # transfer: seed 0 and the baselines only
+    assert transfer["eval_transfer"] == 7 and transfer["train"] == 5
