@@ -45,6 +45,32 @@ rule train_all:
         trained_model_dirs(),
 
 
+# `snakemake --cores N tables` / `... figures`: the aggregate job's tables (results/tables/) or
+# figures (results/figures/); both come from the one aggregate job.
+rule tables:
+    input:
+        rules.aggregate.output.sts,
+        rules.aggregate.output.ori_vs_mod,
+        rules.aggregate.output.ablation,
+        rules.aggregate.output.transfer,
+        rules.aggregate.output.provenance,
+
+
+rule figures:
+    input:
+        rules.aggregate.output.figure_ori_vs_mod,
+        rules.aggregate.output.figure_ablation,
+        rules.aggregate.output.figure_training_curves,
+
+
+# The HTML report is made by Snakemake itself, not by a job, after the run:
+#   snakemake --cores N report --configfile ...        # builds everything the report shows
+#   snakemake --report results/report.html --configfile ...
+rule report:
+    input:
+        rules.aggregate.output,
+
+
 # One target per part of the study (config `parts`): `snakemake --cores N part_main`.
 for _part in config["parts"]:
 

@@ -234,12 +234,10 @@ def cmd_eval_transfer(args: argparse.Namespace) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from gradparadigm.reporting.tables import write_sts_tables, write_transfer_tables
+    from gradparadigm.reporting.aggregate import aggregate
 
-    if args.sts:
-        write_sts_tables(args.sts, args.out_dir / "sts")
-    if args.transfer:
-        write_transfer_tables(args.transfer, args.out_dir / "transfer")
+    study = _json_arg(args.study, "--study") if args.study else None
+    aggregate(study, args.sts, args.transfer, args.train_logs, args.out_dir, args.figures_dir)
 
 
 def _json_arg(text: str | None, flag: str) -> dict:
@@ -408,10 +406,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored in hparams.json")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV) of all evaluated encoders")
-    p.add_argument("--sts", nargs="*", default=[], type=Path, help="sts.json files")
-    p.add_argument("--transfer", nargs="*", default=[], type=Path, help="transfer.json files")
-    p.add_argument("--out-dir", required=True, type=Path, help="writes sts.{md,tex,csv} and transfer.{md,tex,csv}")
+    p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV, HTML) and figures of a study")
+    p.add_argument("--study", default=None,
+                   help="JSON object (or @file): the study description (reporting.study.describe_study); "
+                        "without it variants keep the order given and have no role")
+    p.add_argument("--sts", nargs="*", default=[], type=Path,
+                   help="sts.json files, each at .../{model}/{variant}/seed~{seed}/sts.json")
+    p.add_argument("--transfer", nargs="*", default=[], type=Path, help="transfer.json files (same layout)")
+    p.add_argument("--train-logs", nargs="*", default=[], type=Path,
+                   help="train_log.jsonl files (same layout), for the training-curve figures")
+    p.add_argument("--out-dir", required=True, type=Path,
+                   help="writes {sts,ori_vs_mod,ablation,provenance[,transfer]}.{md,tex,csv,html}")
+    p.add_argument("--figures-dir", type=Path, default=None,
+                   help="writes {figure1_ori_vs_mod,ablation,training_curves_<model>}.{png,pdf}")
     p.set_defaults(func=cmd_aggregate)
     for p in sub.choices.values():  # --debug after the subcommand, too
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

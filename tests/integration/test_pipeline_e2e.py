@@ -1,6 +1,6 @@
 """End to end: the real Snakefile on a tiny study (a 2-layer random BERT, the offline data mirror):
-fetch -> prepare -> augment -> train -> eval_sts + eval_transfer -> tables, next to an untrained
-baseline; then the caching and rerun behaviour a user relies on."""
+fetch -> prepare -> augment -> train -> eval_sts + eval_transfer -> tables and figures, next to an
+untrained baseline, and the HTML report; then the caching and rerun behaviour a user relies on."""
 
 from __future__ import annotations
 
@@ -92,6 +92,23 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env):
     assert json.loads((results / "data" / "senteval.sha256.json").read_text())["source"] == "local"
     assert (results / "logs" / "train" / "tiny" / "infonce" / "seed~0.log").stat().st_size > 0
     assert (results / "benchmarks" / "eval_sts" / "tiny" / "untrained-cls" / "seed~0.tsv").is_file()
+
+    # the comparisons hold a note (no ori/mod variants here), the figures exist, and the HTML report
+    # (`snakemake --report`) holds every table and figure
+    assert "No ori/mod variant" in (results / "tables" / "ori_vs_mod.md").read_text()
+    assert "Spearman" in (results / "tables" / "sts.html").read_text()
+    report = tmp_path / "report.html"
+    built = _snakemake(study, data_env, "--report", str(report))
+    assert built.returncode == 0, built.stderr[-3000:]
+    page = report.read_text(encoding="utf-8")
+    tables = [f"results/tables/{name}{ext}" for ext in (".html", ".md", ".tex", ".csv")
+              for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance")]
+    tables += ["results/tables/sts_long.csv", "results/tables/transfer_long.csv"]
+    figures = [f"results/figures/{name}.{ext}" for ext in ("png", "pdf")
+               for name in ("figure1_ori_vs_mod", "ablation", "training_curves_tiny")]
+    assert [f for f in tables + figures if (study / f).stat().st_size == 0] == []
+    assert [f for f in tables + figures if f'"{f}"' not in page] == []
+    assert "Resolved configuration" in page and "untrained-cls" in page
 
     # cached: nothing to do; a changed learning rate retrains (params trigger) but re-uses the views
     assert "Nothing to be done" in _snakemake(study, data_env, "-n").stdout

@@ -1,22 +1,55 @@
-# Tables of every run of the study, in the paper's column order.
+# Tables and figures of the whole study, and what `snakemake --report` shows.
+#
+# One job reads every result (sts.json, transfer.json, train_log.jsonl), checks it (identity from
+# its path = its meta labels, no duplicates, every task, every score finite and in range) and
+# writes every table (results/tables/) and figure (results/figures/). The study description
+# (each variant's role: baseline, contrastive, ori, mod, ablation; the paper's order) is computed
+# at parse time (aggregate_files.smk) and passed as JSON, so a changed config re-aggregates
+# (params trigger).
+
+
+include: "aggregate_files.smk"
+
+
+# The report's front page (rendered by `snakemake --report`): the study, its resolved config.
+report: "../report/workflow.rst"
 
 
 rule aggregate:
     input:
         sts=expand("{run}/sts.json", run=run_dirs()),
         transfer=transfer_results(),
+        train_logs=train_logs(),
     output:
-        sts=multiext("results/tables/sts", ".md", ".tex", "_long.csv"),
-        sts_csv=report(
-            "results/tables/sts.csv",
-            caption="../report/sts.rst",
-            category="STS",
+        sts=table_outputs("sts", "STS", long=True),
+        ori_vs_mod=table_outputs("ori_vs_mod", "ori vs mod"),
+        ablation=table_outputs("ablation", "ablations"),
+        transfer=(
+            table_outputs("transfer", "transfer", long=True)
+            if config["eval"]["transfer_tasks"]
+            else []
         ),
-        transfer=transfer_tables(),
+        provenance=table_outputs("provenance", "provenance"),
+        figure_ori_vs_mod=figure_outputs(
+            "figure1_ori_vs_mod", "figure_ori_vs_mod", "ori vs mod"
+        ),
+        figure_ablation=figure_outputs("ablation", "figure_ablation", "ablations"),
+        figure_training_curves=[
+            path
+            for model in MODELS
+            for path in figure_outputs(
+                f"training_curves_{model}", "figure_training_curves", "training curves"
+            )
+        ],
     log:
         "results/logs/aggregate.log",
     conda:
         ENV
+    params:
+        study=json.dumps(STUDY),
+        tables=lambda wildcards, output: Path(output.sts[0]).parent,
+        figures=lambda wildcards, output: Path(output.figure_ori_vs_mod[0]).parent,
     shell:
-        "python -m gradparadigm aggregate --sts {input.sts} --transfer {input.transfer} "
-        "--out-dir results/tables 2> {log}"
+        "python -m gradparadigm aggregate --study {params.study:q} "
+        "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
+        "--out-dir {params.tables:q} --figures-dir {params.figures:q} 2> {log:q}"

@@ -1,0 +1,43 @@
+# The aggregate rule's files (see aggregate.smk): the study description passed to the job, the
+# training logs it reads, and its tables and figures, each marked for the Snakemake report with a
+# caption (workflow/report/<kind>.rst), a category (Tables, Figures) and a subcategory.
+from gradparadigm.reporting.study import describe_study
+
+STUDY = describe_study(config, RUNS)
+TABLES_DIR = "results/tables"
+FIGURES_DIR = "results/figures"
+TABLE_FORMATS = (".html", ".md", ".tex", ".csv")
+FIGURE_FORMATS = (".png", ".pdf")
+
+
+# Snakemake's report() flag; a line may not start with `report` (the global report: keyword).
+mark_for_report = report
+
+
+def reported(name, extensions, kind, category, subcategory, directory=TABLES_DIR):
+    """The files name{ext} for every ext, each marked for the report (caption report/<kind>.rst)."""
+    caption = f"../report/{kind}.rst"
+    files = [f"{directory}/{name}{ext}" for ext in extensions]
+    return [
+        mark_for_report(f, caption=caption, category=category, subcategory=subcategory)
+        for f in files
+    ]
+
+
+def table_outputs(name, subcategory, long=False):
+    extensions = TABLE_FORMATS + (("_long.csv",) if long else ())
+    return reported(name, extensions, name, "Tables", subcategory)
+
+
+def figure_outputs(name, kind, subcategory):
+    return reported(
+        name, FIGURE_FORMATS, kind, "Figures", subcategory, directory=FIGURES_DIR
+    )
+
+
+def train_logs():
+    """train_log.jsonl of every trained run (next to its model folder)."""
+    return [
+        f"{model_dir.rsplit('/', 1)[0]}/train_log.jsonl"
+        for model_dir in trained_model_dirs()
+    ]
