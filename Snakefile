@@ -71,11 +71,14 @@ rule report:
         rules.aggregate.output,
 
 
-# One target per part of the study (config `parts`): `snakemake --cores N part_main`.
+# One target per part of the study (config `parts`): `snakemake --cores N part_<name>` builds its
+# runs' results and its tables and figures (results/parts/<name>/).
 for _part in config["parts"]:
 
     rule:
         name:
             f"part_{_part}"
         input:
-            part_targets(_part),
+            part_files(_part, "sts"),
+            part_files(_part, "transfer"),
+            f"results/parts/{_part}",

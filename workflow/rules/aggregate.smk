@@ -53,3 +53,26 @@ rule aggregate:
         "python -m gradparadigm aggregate --study {params.study:q} "
         "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
         "--out-dir {params.tables:q} --figures-dir {params.figures:q} 2> {log:q}"
+
+
+# The tables and figures of one part of the study (config `parts`), built by `part_<name>`, so
+# that a part run on its own shows its results: results/parts/<name>/{tables,figures}/.
+rule aggregate_part:
+    input:
+        sts=lambda wildcards: part_files(wildcards.part, "sts"),
+        transfer=lambda wildcards: part_files(wildcards.part, "transfer"),
+        train_logs=lambda wildcards: part_files(wildcards.part, "train_logs"),
+    output:
+        directory("results/parts/{part}"),
+    log:
+        "results/logs/aggregate_part/{part}.log",
+    wildcard_constraints:
+        part="|".join(map(re.escape, config["parts"])) or "(?!)",
+    conda:
+        ENV
+    params:
+        study=json.dumps(STUDY),
+    shell:
+        "python -m gradparadigm aggregate --study {params.study:q} "
+        "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
+        "--out-dir {output:q}/tables --figures-dir {output:q}/figures 2> {log:q}"

@@ -41,3 +41,14 @@ def train_logs():
         f"{model_dir.rsplit('/', 1)[0]}/train_log.jsonl"
         for model_dir in trained_model_dirs()
     ]
+
+
+def part_files(part, kind):
+    """The results of one part that its tables read: sts, transfer (where the part builds them)
+    or train_logs."""
+    runs = part_runs(part)
+    if kind == "sts":
+        return [f"{path}/sts.json" for path in run_dirs(runs)]
+    if kind == "transfer":
+        return transfer_results(runs) if config["parts"][part]["transfer"] else []
+    return [f"{run_dir(run)}/train_log.jsonl" for run in runs if is_trained(run[1])]

@@ -160,7 +160,8 @@ def eval_model_source(wildcards):
 
 def transfer_results(runs=None):
     """transfer.json of the runs (default: all) evaluated on transfer tasks: variants with
-    eval_transfer, seeds in eval.transfer_seeds; nothing when eval.transfer_tasks is empty."""
+    eval_transfer, seeds in eval.transfer_seeds; nothing when eval.transfer_tasks is empty.
+    """
     if not config["eval"]["transfer_tasks"]:
         return []
     seeds = config["eval"]["transfer_seeds"]
@@ -170,20 +171,6 @@ def transfer_results(runs=None):
         if VARIANTS[variant]["eval_transfer"]
         and (seeds is None or seed in seeds or not is_trained(variant))
     ]
-
-
-def part_targets(part):
-    """What `snakemake part_<name>` builds: the part's STS results, and its transfer results
-    unless the part says transfer: false."""
-    runs = part_runs(part)
-    sts = [f"{path}/sts.json" for path in run_dirs(runs)]
-    return sts + (transfer_results(runs) if config["parts"][part]["transfer"] else [])
-
-
-def transfer_tables():
-    if not config["eval"]["transfer_tasks"]:
-        return []
-    return multiext("results/tables/transfer", ".md", ".tex", ".csv", "_long.csv")
 
 
 def eval_args(wildcards):
