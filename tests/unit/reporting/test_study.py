@@ -68,10 +68,14 @@ def test_the_paper_study_config():
             if (run := resolve_run_settings(config, m, v)) is not None}
     study = describe_study(config, runs)
     json.dumps(study)  # JSON-ready
+    family_block = [("{}-ori", "ori"), ("{}-mod", "mod"), ("{}-mod-no-gd", "ablation"),
+                    ("{}-mod-no-w", "ablation"), ("{}-mod-no-r", "ablation")]
     assert [(v, info["role"]) for v, info in study["variants"].items()] == [
-        ("untrained-cls", "baseline"), ("untrained-mean", "baseline"), ("infonce", "contrastive"),
-        ("mhe-ori", "ori"), ("mhe-mod", "mod"), ("mhs-ori", "ori"), ("mhs-mod", "mod"),
-        ("bt-ori", "ori"), ("bt-mod", "mod"), ("vicreg-ori", "ori"), ("vicreg-mod", "mod")]
+        ("untrained-cls", "baseline"), ("untrained-mean", "baseline"),
+        *[(name, "contrastive") for name in ("infonce", "arccon", "mpt", "met", "mat")],
+        *[(name.format(family), role) for family in ("mhe", "mhs", "barlow-twins", "vicreg")
+          for name, role in family_block]]
+    assert {study["variants"][f"vicreg-mod-no-{c}"]["ablated"] for c in ("gd", "w", "r")} == {"gd", "weight", "ratio"}
     assert study["runs"]["roberta-base/mhe-ori"]["lr"] == 1e-6
     assert study["runs"]["bert-base/infonce"]["batch_size"] == 64
     assert variant_order(study) == list(study["variants"])
