@@ -19,10 +19,15 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 
 
+# Everything: the tables and figures, and every run's results, so that a deleted sts.json or
+# transfer.json is evaluated again. Trained models are not listed: delete them to save disk, and
+# `snakemake train_all` (or the model's path) retrains them.
 rule all:
     default_target: True
     input:
         rules.aggregate.output,
+        expand("{run}/sts.json", run=run_dirs()),
+        transfer_results(),
 
 
 # Named partial targets: `snakemake --cores N data`, `... train_all`, `... evaluate`.

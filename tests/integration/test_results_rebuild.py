@@ -76,7 +76,7 @@ def _views(study: Path) -> str:
 CASES = {
     "table": (["results/tables/sts.csv"], {"": {"aggregate", "all"}}),
     "figure": (["results/figures/ablation.png"], {"": {"aggregate", "all"}}),
-    "sts.json": ([f"{RUN}/sts.json"], {"": set(), "evaluate": {"eval_sts", "evaluate"},
+    "sts.json": ([f"{RUN}/sts.json"], {"": {"eval_sts", "aggregate", "all"}, "evaluate": {"eval_sts", "evaluate"},
                                       "part_main": {"eval_sts", "aggregate_part", "part_main"}}),
     "model": ([f"{RUN}/model"], {"": set(), "evaluate": set(), "train_all": {"train", "train_all"}}),
     "hparams.json": ([f"{RUN}/hparams.json"], {"": set(), "train_all": set(), f"{RUN}/hparams.json": {"train"}}),
