@@ -167,8 +167,8 @@ def _dry_run_jobs(*args: str) -> dict[str, int]:
 
 
 def test_parts_build_their_runs_only():
-    ablations = _dry_run_jobs("part_ablations-seed0")
-    assert ablations["train"] == 12 and ablations["eval_sts"] == 12 and "eval_transfer" not in ablations
+    ablations = _dry_run_jobs("part_ablations-mhe-mhs-seed0")
+    assert ablations["train"] == 6 and ablations["eval_sts"] == 6 and "eval_transfer" not in ablations
     main = _dry_run_jobs("part_ori-mod-seed0")  # 8 trained runs and the two untrained baselines, STS only
     assert main["train"] == 8 and main["eval_sts"] == 10 and "eval_transfer" not in main
     transfer = _dry_run_jobs("part_transfer-references")  # transfer: seed 0 and the baselines only
