@@ -155,9 +155,10 @@ def test_config_files_are_read_strictly(tmp_path):
     check_config_files([REPO / "config.yaml", REPO / "configs" / "cpu.yaml", REPO / "configs" / "offline.yaml"])
 
 
-def _dry_run_jobs(*args: str) -> dict[str, int]:
-    """Job counts of a dry run of the real Snakefile on the CPU study."""
-    result = subprocess.run([*SNAKEMAKE, "-n", *args, "--configfile", "configs/cpu.yaml", "configs/offline.yaml"],
+def _dry_run_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Job counts of a dry run of the real Snakefile on the CPU study, in an empty folder."""
+    result = subprocess.run([*SNAKEMAKE, "-n", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
+                             *args, "--configfile", str(REPO / "configs/cpu.yaml"), str(REPO / "configs/offline.yaml")],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
@@ -166,10 +167,10 @@ def _dry_run_jobs(*args: str) -> dict[str, int]:
             and len(line.split()) == 2 and line.split()[1].isdigit()}
 
 
-def test_parts_build_their_runs_only():
-    ablations = _dry_run_jobs("part_ablations-mhe-mhs-seed0")
+def test_parts_build_their_runs_only(tmp_path):
+    ablations = _dry_run_jobs(tmp_path, "part_ablations-mhe-mhs-seed0")
     assert ablations["train"] == 6 and ablations["eval_sts"] == 6 and "eval_transfer" not in ablations
-    main = _dry_run_jobs("part_ori-mod-seed0")  # 8 trained runs and the two untrained baselines, STS only
+    main = _dry_run_jobs(tmp_path, "part_ori-mod-seed0")  # 8 trained runs and the two untrained baselines, STS only
     assert main["train"] == 8 and main["eval_sts"] == 10 and "eval_transfer" not in main
-    transfer = _dry_run_jobs("part_transfer-references")  # transfer: seed 0 and the baselines only
+    transfer = _dry_run_jobs(tmp_path, "part_transfer-references")  # transfer: seed 0 and the baselines only
     assert transfer["eval_transfer"] == 7 and transfer["train"] == 5
