@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/simulate.smk"
 
 
 # Everything: the tables and figures, and every run's results, so that a deleted sts.json or
@@ -26,6 +27,7 @@ rule all:
     default_target: True
     input:
         rules.aggregate.output,
+        rules.simulate.output,
         expand("{run}/sts.json", run=run_dirs()),
         transfer_results(),
 
@@ -74,6 +76,13 @@ rule figures:
 rule report:
     input:
         rules.aggregate.output,
+        rules.simulate.output,
+
+
+# `snakemake --cores N simulations`: the GD, W and R simulations (results/simulations/), seconds.
+rule simulations:
+    input:
+        rules.simulate.output,
 
 
 # One target per part of the study (config `parts`): `snakemake --cores N part_<name>` builds its

@@ -43,3 +43,9 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_simulations() -> dict:
+    """The config's `simulations` section at a size that runs in about a second (tiny studies)."""
+    return {"batches": 4, "batch_size": 8, "gd": {"points": 3}, "weight": {"points": 3}, "ratio": {"points": 3}}

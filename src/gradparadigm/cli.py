@@ -240,6 +240,13 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     aggregate(study, args.sts, args.transfer, args.train_logs, args.out_dir, args.figures_dir)
 
 
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from gradparadigm.analysis.simulation_run import run_simulations
+
+    record = run_simulations(_json_arg(args.settings, "--settings"), args.out_dir, args.figures_dir)
+    log.info("simulations done: %s", ", ".join(f"{k} {v:.1f} s" for k, v in record["seconds"].items()))
+
+
 def _json_arg(text: str | None, flag: str) -> dict:
     """A JSON object given inline or as ``@file``."""
     import json
@@ -420,6 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures-dir", type=Path, default=None,
                    help="writes {figure1_ori_vs_mod,ablation,training_curves_<model>}.{png,pdf}")
     p.set_defaults(func=cmd_aggregate)
+    p = sub.add_parser("simulate", help="the GD, W and R simulations over angle grids (tables and figures)")
+    p.add_argument("--settings", required=True,
+                   help="JSON object (or @file): the config's `simulations` section, defaults filled in")
+    p.add_argument("--out-dir", required=True, type=Path, help="writes gd.csv, weight.csv, ratio.csv, settings.json")
+    p.add_argument("--figures-dir", type=Path, default=None,
+                   help="writes simulation_{gd,weight,ratio}.{png,pdf}")
+    p.set_defaults(func=cmd_simulate)
     for p in sub.choices.values():  # --debug after the subcommand, too
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser

@@ -63,6 +63,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) ->
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         _check_parts(config)
+        _check_simulations(config)
         return config
     problems = [_describe(error) for error in errors]
     key, message = problems[0]
@@ -72,6 +73,8 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) ->
 
 def _describe(error) -> tuple[str, str]:
     path = list(error.absolute_path)
+    if "propertyNames" in error.schema_path and "enum" in error.schema_path:  # a closed set of keys
+        return key_path([*path, error.instance]), f"unknown key; valid keys here: {', '.join(error.validator_value)}"
     if "propertyNames" in error.schema_path:  # a model/variant name: the instance is the name
         return key_path([*path, error.instance]), (
             f"{error.instance!r} is not a valid name: use letters, digits, '_', '.' and '-' (starting "
@@ -140,6 +143,23 @@ def _check_parts(config: dict[str, Any]) -> None:
         unknown = [s for s in spec.get("seeds") or [] if s not in config["seeds"]]
         if unknown:
             raise ConfigError(f"parts.{part}.seeds", f"{unknown} not in the study's seeds {config['seeds']}")
+
+
+def _check_simulations(config: dict[str, Any]) -> None:
+    """Each angle range is increasing; each simulated loss's hyperparameters are its own and valid."""
+    from gradparadigm.losses import resolve_hparams
+
+    section = config.get("simulations") or {}
+    for name in ("gd", "weight", "ratio"):
+        part = section.get(name) or {}
+        for key in ("pos_range", "neg_range"):
+            if key in part and not part[key][0] < part[key][1]:
+                raise ConfigError(f"simulations.{name}.{key}", f"{part[key]}: the low end must be below the high end")
+        for loss, args in (part.get("losses") or {}).items():
+            try:
+                resolve_hparams(loss, **args)
+            except ValueError as exc:
+                raise ConfigError(f"simulations.{name}.losses.{loss}", str(exc)) from None
 
 
 def part_variants(config: dict[str, Any], part: str) -> list[str]:

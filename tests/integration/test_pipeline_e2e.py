@@ -28,7 +28,7 @@ def _snakemake(workdir: Path, env_extra: dict[str, str], *args: str) -> subproce
         capture_output=True, text=True, timeout=900, env=env)
 
 
-def _write_config(workdir: Path, model: Path, lr: float) -> None:
+def _write_config(workdir: Path, model: Path, lr: float, simulations: dict) -> None:
     config = {
         "models": {"tiny": {"source": str(model)}},
         "variants": {
@@ -40,6 +40,7 @@ def _write_config(workdir: Path, model: Path, lr: float) -> None:
         "eval": {"batch_size": 256, "max_length": 32,
                  # two of the seven transfer tasks, SentEval's prototyping mode: seconds, not minutes
                  "transfer_tasks": ["TREC", "MRPC"], "transfer_mode": "fast"},
+        "simulations": simulations,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -52,10 +53,10 @@ def data_env(shared_data, tmp_path) -> dict[str, str]:
     return {"GRADPARADIGM_SENTEVAL_DIR": str(shared_data / "downstream"), "GRADPARADIGM_CORPUS_FILE": str(corpus)}
 
 
-def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env):
+def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env, tiny_simulations):
     study = tmp_path / "study"
     study.mkdir()
-    _write_config(study, tiny_bert_dir, lr=3e-5)
+    _write_config(study, tiny_bert_dir, lr=3e-5, simulations=tiny_simulations)
     result = _snakemake(study, data_env, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     results = study / "results"
@@ -106,23 +107,26 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env):
     tables += ["results/tables/sts_long.csv", "results/tables/transfer_long.csv"]
     figures = [f"results/figures/{name}.{ext}" for ext in ("png", "pdf")
                for name in ("figure1_ori_vs_mod", "ablation", "training_curves_tiny")]
+    figures += [f"results/simulations/figures/simulation_{kind}.{ext}" for ext in ("png", "pdf")
+                for kind in ("gd", "weight", "ratio")]
     assert [f for f in tables + figures if (study / f).stat().st_size == 0] == []
     assert [f for f in tables + figures if f'"{f}"' not in page] == []
     assert "Resolved configuration" in page and "untrained-cls" in page
 
     # cached: nothing to do; a changed learning rate retrains (params trigger) but re-uses the views
     assert "Nothing to be done" in _snakemake(study, data_env, "-n").stdout
-    _write_config(study, tiny_bert_dir, lr=1e-4)
+    _write_config(study, tiny_bert_dir, lr=1e-4, simulations=tiny_simulations)
     plan = _snakemake(study, data_env, "-n").stdout
     assert "rule train:" in plan and "Params have changed" in plan
     assert "rule augment:" not in plan
 
 
-def test_corrupt_data_stops_the_run_and_names_the_file(tmp_path, tiny_bert_dir, data_env, downstream):
+def test_corrupt_data_stops_the_run_and_names_the_file(tmp_path, tiny_bert_dir, data_env, downstream,
+                                                       tiny_simulations):
     mirror = tmp_path / "mirror"
     shutil.copytree(downstream, mirror)
     (mirror / "SICK" / "SICK_trial.txt").write_text("truncated\n")
-    _write_config(tmp_path, tiny_bert_dir, lr=3e-5)
+    _write_config(tmp_path, tiny_bert_dir, lr=3e-5, simulations=tiny_simulations)
     result = _snakemake(tmp_path, {**data_env, "GRADPARADIGM_SENTEVAL_DIR": str(mirror)}, "--cores", "2")
     assert result.returncode != 0
     log = (tmp_path / "results" / "logs" / "fetch_senteval.log").read_text()

@@ -33,7 +33,7 @@ def _snakemake(study: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory, tiny_bert_dir, shared_data) -> Path:
+def study(tmp_path_factory, tiny_bert_dir, shared_data, tiny_simulations) -> Path:
     """The tiny study, built once (all, its part, the data target): an untrained baseline, a
     3-step trained run, one part."""
     folder = tmp_path_factory.mktemp("rebuild")
@@ -49,6 +49,7 @@ def study(tmp_path_factory, tiny_bert_dir, shared_data) -> Path:
         "parts": {"main": {"variants": ["infonce"]}},
         "data": {"senteval": {"local_dir": str(shared_data / "downstream")}, "corpus": {"local_file": str(corpus)}},
         "eval": {"sts_tasks": ["STSBenchmark"], "transfer_tasks": [], "max_length": 32},
+        "simulations": tiny_simulations,
     }
     (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     built = _snakemake(study, "--cores", "2", "all", "part_main", "data")
@@ -76,6 +77,7 @@ def _views(study: Path) -> str:
 CASES = {
     "table": (["results/tables/sts.csv"], {"": {"aggregate", "all"}}),
     "figure": (["results/figures/ablation.png"], {"": {"aggregate", "all"}}),
+    "simulation": (["results/simulations/gd.csv"], {"": {"simulate", "all"}, "simulations": {"simulate", "simulations"}}),
     "sts.json": ([f"{RUN}/sts.json"], {"": {"eval_sts", "aggregate", "all"}, "evaluate": {"eval_sts", "evaluate"},
                                       "part_main": {"eval_sts", "aggregate_part", "part_main"}}),
     "model": ([f"{RUN}/model"], {"": set(), "evaluate": set(), "train_all": {"train", "train_all"}}),

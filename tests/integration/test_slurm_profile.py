@@ -95,7 +95,7 @@ def _cancel_jobs_in(folder: Path) -> None:
         subprocess.run(["scancel", job], check=False, timeout=30)
 
 
-def test_tiny_study_through_the_slurm_profile(tmp_path, tiny_bert_dir, shared_data):
+def test_tiny_study_through_the_slurm_profile(tmp_path, tiny_bert_dir, shared_data, tiny_simulations):
     reason = _cluster_ready()
     if reason:
         pytest.skip(reason)
@@ -110,6 +110,7 @@ def test_tiny_study_through_the_slurm_profile(tmp_path, tiny_bert_dir, shared_da
                      "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 2, "eval_steps": 2}}},
         "data": {"senteval": {"local_dir": str(shared_data / "downstream")}, "corpus": {"local_file": str(corpus)}},
         "eval": {"sts_tasks": ["STSBenchmark"], "transfer_tasks": [], "max_length": 32},
+        "simulations": tiny_simulations,
     }
     (study / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     profile = _site_profile(tmp_path)
