@@ -27,7 +27,8 @@ def test_paradigm_with_chosen_parts_trains_and_records_them(tmp_path, run_traini
     assert all(0 < r["gd_active_frac"] <= 1 for r in train_rows)
     # W one-hot at the hardest negative: the measured share is 1 (up to float32 decomposition error)
     assert all(r["w_hardest_share"] == pytest.approx(1.0, abs=1e-3) for r in train_rows)
-    before, after = load_file(str(tiny_model_dir / "model.safetensors")), load_file(str(paths["model_out"] / "model.safetensors"))
+    before = load_file(str(tiny_model_dir / "model.safetensors"))
+    after = load_file(str(paths["model_out"] / "model.safetensors"))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder.layer."))
     stored = json.loads(paths["hparams_out"].read_text())["loss_args"]
     assert stored == {"gd": {"kind": "soft", "tau": 0.1}, "ratio": {"kind": "arccon", "u": np.pi / 18},
