@@ -88,10 +88,15 @@ def _describe(error) -> tuple[str, str]:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """``base`` updated by ``override``; nested mappings are merged key by key (copies, not views)."""
+    """``base`` updated by ``override``; nested mappings are merged key by key (copies, not views).
+
+    Except a mapping whose ``kind`` the override changes (a paradigm loss part, ``gd: {kind: soft}``
+    over ``gd: {kind: margin, m: 0.3}``): it is replaced, since the old kind's parameters do not
+    belong to the new one."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+                and value.get("kind", merged[key].get("kind")) == merged[key].get("kind"):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

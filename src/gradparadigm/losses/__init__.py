@@ -1,8 +1,9 @@
-"""Loss library: every loss of the paper, the three gradient components as switches.
+"""Loss library: every loss of the paper, the three gradient components as switches, and the
+``paradigm`` loss composed from GD, W and R parts named in config.
 
 Public API::
 
-    LOSS_NAMES                                   # ("infonce", ..., "sg")
+    LOSS_NAMES                                   # ("infonce", ..., "sg", "paradigm")
     build_loss(name, **hparams) -> PairLoss      # forward(z0 [N, D], z1 [N, D]) -> scalar
     resolve_hparams(name, **overrides) -> dict   # complete, validated, JSON-ready hyperparameters
     closed_form_components(name, z0, z1, **hp)   # (GD [N], W [N, N], R [N], factor)

@@ -26,6 +26,12 @@ from .geometry import safe_arccos
 from .infonce import InfoNCE
 
 
+def arccon_ratio(s_pos: Tensor, u: float) -> Tensor:
+    """ArcCon's R_i = d cos(θ_ii + u)/d s_ii = sin(θ_ii + u) / sin θ_ii, since dθ/ds = −1/sin θ."""
+    theta = safe_arccos(s_pos)
+    return torch.sin(theta + u) / torch.sin(theta)
+
+
 @register
 class ArcCon(InfoNCE):
     """ArcCon with temperature ``tau`` (0.05) and angular margin ``u`` in radians (π/18)."""
@@ -37,6 +43,4 @@ class ArcCon(InfoNCE):
         return torch.cos(safe_arccos(s_pos) + self.u)
 
     def positive_slope(self, s_pos: Tensor) -> Tensor:
-        # d cos(θ + u)/ds = sin(θ + u) / sin θ, since dθ/ds = −1/sin θ
-        theta = safe_arccos(s_pos)
-        return torch.sin(theta + self.u) / torch.sin(theta)
+        return arccon_ratio(s_pos, self.u)

@@ -37,17 +37,29 @@ def registered() -> Mapping[str, type["PairLoss"]]:
     return dict(_REGISTRY)
 
 
+class HparamError(ValueError):
+    """A bad value inside a structured hyperparameter; ``key`` is its path in the loss's arguments
+    (``"gd.kind"``), so that a config error can name ``variants.<v>.loss_args.gd.kind``."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(message)
+
+
 def _is_bool(value: Any) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
-def check_hparam(loss: str, key: str, value: Any) -> Any:
+def check_hparam(loss: str, key: str, value: Any, *, rule: str | None = None) -> Any:
     """Validate one hyperparameter value and return it as a plain Python bool/int/float/None.
 
     Switches must be bools (``1``/``"true"`` are refused); ``power`` is ``None`` or a non-negative
     integer; every other key is a finite real number (bools refused), ``tau > 0`` and ``lam >= 0``.
+    ``rule``: check ``value`` as the hyperparameter ``rule`` while naming it ``key`` in the message
+    (the paradigm loss's ``weight.tau`` is checked as ``tau``).
     """
     where = f"loss {loss!r}: hyperparameter {key!r}"
+    key = rule or key
     if key in SWITCHES:
         if _is_bool(value):
             return bool(value)
@@ -102,6 +114,15 @@ class PairLoss(nn.Module):
     @classmethod
     def resolve(cls, **overrides: Any) -> dict[str, Any]:
         """Complete, validated hyperparameters (sorted keys); see ``losses.resolve_hparams``."""
+        cls.refuse_unknown(overrides)
+        given = {key: check_hparam(cls.name, key, value) for key, value in overrides.items()}
+        any_switch_on = any(given.get(s, cls.defaults[s]) for s in SWITCHES if s in cls.defaults)
+        merged = {**cls.defaults, **(cls.mod_defaults if any_switch_on else {}), **given}
+        return {key: merged[key] for key in sorted(merged)}
+
+    @classmethod
+    def refuse_unknown(cls, overrides: Mapping[str, Any]) -> None:
+        """``ValueError`` listing the valid keys if ``overrides`` has a key ``defaults`` lacks."""
         valid = sorted(cls.defaults)
         unknown = sorted(set(overrides) - set(valid))
         if unknown:
@@ -109,10 +130,6 @@ class PairLoss(nn.Module):
                 f"loss {cls.name!r}: unknown hyperparameter(s) {', '.join(unknown)}; "
                 f"valid: {', '.join(valid)}"
             )
-        given = {key: check_hparam(cls.name, key, value) for key, value in overrides.items()}
-        any_switch_on = any(given.get(s, cls.defaults[s]) for s in SWITCHES if s in cls.defaults)
-        merged = {**cls.defaults, **(cls.mod_defaults if any_switch_on else {}), **given}
-        return {key: merged[key] for key in sorted(merged)}
 
     def forward(self, z0: Tensor, z1: Tensor) -> Tensor:
         if z0.ndim != 2 or z0.shape != z1.shape:

@@ -4,8 +4,8 @@ Every loss studied has, for an anchor ``h_i`` (gradient taken on the sphere's ta
 
     ∂L/∂h_i = factor · GD_i · Σ_{j≠i} W_ij · (h'_j − R_i · h'_i)
 
-* **GD** (gradient dissipation), a per-anchor gate: :func:`margin_gate`, :func:`same_view_gate`,
-  :func:`detach_closed_rows`.
+* **GD** (gradient dissipation), a per-anchor gate: :func:`margin_gate`, :func:`soft_gate`,
+  :func:`same_view_gate`, :func:`detach_closed_rows`.
 * **W** (weight), a distribution over negatives (zero diagonal): :func:`softmax_over_negatives`,
   :func:`power_over_negatives`, :func:`uniform_over_negatives`, :func:`one_hot_hardest`,
   :func:`global_offdiag_softmax`, :func:`pair_energy_share`.
@@ -44,6 +44,15 @@ class Components(NamedTuple):
 def margin_gate(gap: Tensor, m: float) -> Tensor:
     """Open (True) while the positive's lead over the hardest negative, ``gap``, is below ``m``."""
     return gap < m
+
+
+def soft_gate(sim: Tensor, positive_logit: Tensor, tau: float) -> Tensor:
+    """InfoNCE's GD ``1 − p_ii = 1 / (1 + e^{pos_i/τ} / Σ_{j≠i} e^{s_ij/τ})`` (method.md §2 table),
+    with ``pos_i`` the positive's logit before division by τ (``s_ii``; ArcCon: ``cos(θ_ii + u)``).
+
+    Computed stably as ``sigmoid(LSE_{j≠i}(s_ij/τ) − pos_i/τ)``."""
+    negatives = torch.logsumexp(fill_diagonal(sim / tau, float("-inf")), dim=1)
+    return torch.sigmoid(negatives - positive_logit / tau)
 
 
 def same_view_gate(e: Tensor, m: float) -> Tensor:

@@ -22,6 +22,11 @@ from .components import Components, margin_gate, one_hot_hardest
 from .geometry import nearest_negative
 
 
+def slope_ratio(slope: Tensor, hardest: Tensor) -> Tensor:
+    """``R_i = g(s_ii) / g(s_ij*)`` from the slopes ``g = −f'`` ``[N, N]`` and the hardest index j*."""
+    return slope.diagonal() / slope.gather(1, hardest[:, None]).squeeze(1)
+
+
 class HardestNegativeMargin(PairLoss):
     """Base class: subclasses define :meth:`distance`, :meth:`distance_slope` and ``margin``."""
 
@@ -51,4 +56,4 @@ class HardestNegativeMargin(PairLoss):
         slope_hardest = slope.gather(1, hardest[:, None]).squeeze(1)
         gd = margin_gate(nearest - dist.diagonal(), self.margin).to(sim.dtype)
         weight = one_hot_hardest(sim, hardest, slope_hardest)
-        return Components(gd, weight, slope.diagonal() / slope_hardest, 1.0 / sim.shape[0])
+        return Components(gd, weight, slope_ratio(slope, hardest), 1.0 / sim.shape[0])

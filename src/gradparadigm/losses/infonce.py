@@ -16,8 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .base import PairLoss, register
-from .components import Components, softmax_over_negatives
-from .geometry import fill_diagonal
+from .components import Components, soft_gate, softmax_over_negatives
 
 
 @register
@@ -49,10 +48,8 @@ class InfoNCE(PairLoss):
         return F.cross_entropy(self.logits(e0, e1), labels)
 
     def components(self, e0: Tensor, e1: Tensor) -> Components:
-        # GD_i = 1 − q_ii = 1 / (1 + e^{pos_i} / Σ_{j≠i} e^{s_ij/τ}) = sigmoid(LSE_{j≠i} − pos_i)
         sim = e0 @ e1.T
         s_pos = sim.diagonal()
-        negatives = torch.logsumexp(fill_diagonal(sim / self.tau, float("-inf")), dim=1)
-        gd = torch.sigmoid(negatives - self.positive_logit(s_pos) / self.tau)
+        gd = soft_gate(sim, self.positive_logit(s_pos), self.tau)
         weight = softmax_over_negatives(sim, self.tau)
         return Components(gd, weight, self.positive_slope(s_pos), 1.0 / (sim.shape[0] * self.tau))

@@ -24,6 +24,11 @@ from .geometry import safe_arccos
 from .hardest_margin import HardestNegativeMargin
 
 
+def angular_slope(sim: Tensor) -> Tensor:
+    """``−dθ/ds = 1/sin θ`` (MAT's R_i = slope_ii / slope_ij* = sin θ_ij* / sin θ_ii)."""
+    return 1.0 / torch.sin(safe_arccos(sim))
+
+
 @register
 class MAT(HardestNegativeMargin):
     """Margin on the angle, in units of π (hyperparameter ``m``, default 0.15, i.e. 27°)."""
@@ -39,4 +44,4 @@ class MAT(HardestNegativeMargin):
         return safe_arccos(sim)
 
     def distance_slope(self, sim: Tensor) -> Tensor:
-        return 1.0 / torch.sin(self.distance(sim))  # d arccos(s)/ds = −1/sin θ
+        return angular_slope(sim)

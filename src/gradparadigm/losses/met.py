@@ -18,6 +18,16 @@ from .geometry import clamped_sqrt
 from .hardest_margin import HardestNegativeMargin
 
 
+def euclidean_distance(sim: Tensor) -> Tensor:
+    """``d = sqrt(max(2 − 2s, 1e-4))``: the distance of two unit vectors with cosine ``s``."""
+    return clamped_sqrt(2.0 - 2.0 * sim, 1e-4)
+
+
+def euclidean_slope(sim: Tensor) -> Tensor:
+    """``−dd/ds = 1/d`` (MET's R_i = slope_ii / slope_ij* = d_ij* / d_ii)."""
+    return 1.0 / euclidean_distance(sim)
+
+
 @register
 class MET(HardestNegativeMargin):
     """Margin on Euclidean distance between unit vectors (hyperparameter ``m``, default 0.45)."""
@@ -26,7 +36,7 @@ class MET(HardestNegativeMargin):
     defaults = {"m": 0.45}
 
     def distance(self, sim: Tensor) -> Tensor:
-        return clamped_sqrt(2.0 - 2.0 * sim, 1e-4)
+        return euclidean_distance(sim)
 
     def distance_slope(self, sim: Tensor) -> Tensor:
-        return 1.0 / self.distance(sim)  # d sqrt(2 − 2s)/ds = −1/d
+        return euclidean_slope(sim)

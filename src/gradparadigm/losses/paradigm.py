@@ -3,7 +3,7 @@
 ``∂L/∂h_i = factor · GD_i · Σ_{j≠i} W_ij (h'_j − R_i h'_i)`` (tangent part; method.md §2).
 
 * :func:`closed_form_components` gives GD, W, R, factor from the formulas, for the losses that have
-  them (infonce, arccon, mpt, met, mat, sg); :func:`paradigm_gradient` turns them into the
+  them (infonce, arccon, mpt, met, mat, sg, paradigm); :func:`paradigm_gradient` turns them into the
   predicted gradient.
 * :func:`measure_gradient_components` measures the same quantities for *any* loss module from its
   autograd gradient (so training can log them for every loss), via :func:`decompose_gradient`.
@@ -65,8 +65,8 @@ CLOSED_FORM_LOSSES: tuple[str, ...] = tuple(n for n in LOSS_NAMES if loss_class(
 def closed_form_components(name: str, z0: Tensor, z1: Tensor, **hparams: Any) -> Components:
     """``(GD [N], W [N, N], R [N], factor)`` of view-0 anchors against view-1 candidates.
 
-    For infonce, arccon, mpt, met, mat and sg (for sg: the direction ``L_0→1`` only; the swapped
-    direction is ``closed_form_components("sg", z1, z0)`` and adds
+    For infonce, arccon, mpt, met, mat, sg and paradigm (for sg and paradigm: the direction
+    ``L_0→1`` only; the swapped direction is ``closed_form_components("sg", z1, z0)`` and adds
     ``−factor·GD'_i·R'_i·Σ_j W'_ij·h'_i`` to anchor i, see :mod:`.sg`).  Inputs are normalised
     here; ``hparams`` as for ``build_loss``.
     """

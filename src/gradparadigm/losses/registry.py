@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import arccon, barlow_twins, infonce, mat, met, mhe, mhs, mpt, sg, vicreg  # noqa: F401
+from . import arccon, barlow_twins, infonce, mat, met, mhe, mhs, mpt, paradigm_loss, sg, vicreg  # noqa: F401
 from .base import PairLoss, registered
 
 LOSS_NAMES: tuple[str, ...] = (
@@ -18,6 +18,7 @@ LOSS_NAMES: tuple[str, ...] = (
     "barlow_twins",
     "vicreg",
     "sg",
+    "paradigm",
 )
 if set(LOSS_NAMES) != set(registered()):  # a new module must be added to LOSS_NAMES and imported
     raise RuntimeError(f"LOSS_NAMES {LOSS_NAMES} != registered losses {sorted(registered())}")
@@ -48,10 +49,12 @@ def resolve_hparams(name: str, **overrides: Any) -> dict[str, Any]:
       switch is on (so an ablation dropping one component keeps the mod hyperparameters).  Only λ
       differs between the columns (MHE 10/1, BT and VICReg 30/1, MHS 1/1); m, τ and r, unused
       when their switch is off, always carry the mod values.  ``sg`` has no "ori": its switches
-      default to on (m 0.30, τ 0.05, r 1, power None = softmax weights).
+      default to on (m 0.30, τ 0.05, r 1, power None = softmax weights); ``paradigm``'s parts
+      default to the same setting (gd margin 0.30, weight softmax 0.05, ratio constant 1).
     * Explicit overrides always win.
 
-    The result is a new dict with sorted keys and plain Python values (bool, int, float, None), so
+    The result is a new dict with sorted keys and plain Python values (bool, int, float, None; for
+    ``paradigm`` one dict per part, its keys sorted too, the kind a str), so
     ``json.dumps`` of it is deterministic: the trainer stores it as provenance and Snakemake uses it
     as a rerun trigger.
     """

@@ -19,6 +19,11 @@ adds to the same embedding only through its un-detached positive: ``−(1/N) gat
 Switches (all on by default, as in every official ``sg`` run): ``gd`` off = every gate open;
 ``weight`` off = uniform W over the N−1 negatives (the official ``power=0``); ``ratio`` off = r = 1.
 
+``sg`` is a preset of the composable ``paradigm`` loss (:mod:`.paradigm_loss`): :meth:`SG.parts`
+maps its flat hyperparameters to parts (gd ``margin`` m or ``none``; weight ``softmax`` τ,
+``power`` or ``uniform``; ratio ``constant`` r or 1) and the loss, its components and gradient are
+computed by the same code.
+
 Source: Li, Zhang, Nie, ACL 2024, §3.2 (empirical study); official code ``isotropy/models.py``,
 branch ``sg``.  Departures from the official code: (1) normalisation as method.md, (1/N) Σ_i gate_i
 row_i; the code averages over the k open rows and the N columns, i.e. it is this loss divided by k
@@ -29,24 +34,14 @@ above, which reproduce the code's settings ``power=0`` and ``ratio=1``.
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import Any
 
-from .base import PairLoss, register
-from .components import (
-    Components,
-    margin_gate,
-    power_over_negatives,
-    pull_rows,
-    push_rows,
-    softmax_over_negatives,
-    uniform_over_negatives,
-)
-from .geometry import hardest_negative
+from .base import register
+from .paradigm_loss import ComposedLoss
 
 
 @register
-class SG(PairLoss):
+class SG(ComposedLoss):
     """Paradigm loss; hyperparameters m, tau, r, power, gd, weight, ratio (see module docstring)."""
 
     name = "sg"
@@ -59,33 +54,15 @@ class SG(PairLoss):
         "weight": True,
         "ratio": True,
     }
-    has_closed_form = True
 
-    def components(self, e0: Tensor, e1: Tensor) -> Components:
-        """GD, W, R, factor of the direction ``e0`` anchors -> ``e1`` candidates (no gradient)."""
-        sim = (e0 @ e1.T).detach()
-        n = sim.shape[0]
-        if self.gd:
-            hardest, _ = hardest_negative(sim)
-            gd = margin_gate(sim.diagonal() - hardest, self.m).to(sim.dtype)
-        else:
-            gd = torch.ones(n, dtype=sim.dtype, device=sim.device)
+    def parts(self) -> dict[str, dict[str, Any]]:
+        """The ``paradigm`` parts this setting is: ``build_loss("paradigm", **sg.parts())`` is sg."""
+        gd = {"kind": "margin", "m": self.m} if self.gd else {"kind": "none"}
         if not self.weight:
-            weight = uniform_over_negatives(sim)
+            weight: dict[str, Any] = {"kind": "uniform"}
         elif self.power is None:
-            weight = softmax_over_negatives(sim, self.tau)
+            weight = {"kind": "softmax", "tau": self.tau}
         else:
-            weight = power_over_negatives(sim, self.power)
-        ratio = torch.full((n,), self.r if self.ratio else 1.0, dtype=sim.dtype, device=sim.device)
-        return Components(gd, weight, ratio, 1.0 / n)
-
-    def direction_loss(self, anchors: Tensor, candidates: Tensor) -> Tensor:
-        """``L_a→c = (1/N) Σ_i gate_i Σ_{j≠i} W_ij [a_i·sg(c_j) − r (a_i·c_i)]``: one direction."""
-        gd, weight, ratio, factor = self.components(anchors, candidates)
-        rows = push_rows(anchors, candidates, weight) - pull_rows(
-            anchors, candidates, weight.sum(1), ratio
-        )
-        return factor * (gd * rows).sum()
-
-    def loss_on_sphere(self, e0: Tensor, e1: Tensor) -> Tensor:
-        return self.direction_loss(e0, e1) + self.direction_loss(e1, e0)
+            weight = {"kind": "power", "power": self.power}
+        ratio = {"kind": "constant", "r": self.r if self.ratio else 1.0}
+        return {"gd": gd, "weight": weight, "ratio": ratio}

@@ -4,8 +4,8 @@ A run is one (model, variant, seed). Its settings come from four layers, later o
 
     TRAIN_DEFAULTS  <  config train:  <  models.<m>.train  <  variants.<v>.train  <  variants.<v>.per_model.<m>.train
 
-and the loss hyperparameters from ``variants.<v>.loss_args`` < ``variants.<v>.per_model.<m>.loss_args``,
-completed by :func:`gradparadigm.losses.resolve_hparams`. :func:`resolve_run_settings` does this
+and the loss hyperparameters from ``variants.<v>.loss_args`` < ``variants.<v>.per_model.<m>.loss_args``
+(merged key by key, as a variant's base, see :func:`gradparadigm.config.deep_merge`), completed by :func:`gradparadigm.losses.resolve_hparams`. :func:`resolve_run_settings` does this
 for the Snakemake workflow at parse time (so an unknown loss or hyperparameter fails before any job
 starts, naming the config key) and returns a JSON-ready dict: the rule's ``params:`` (a changed
 value retrains) and the trainer's input.
@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from gradparadigm.config import deep_merge
 from gradparadigm.errors import ConfigError
 
 HEADS = ("auto", "linear", "tanh_linear", "simcse", "none")
@@ -196,6 +197,13 @@ def views_key(model_source: str, max_length: int, augment: AugmentSettings | Map
     return "-".join(readable) + "-" + digest
 
 
+def loss_args_key(where: str, exc: ValueError) -> str:
+    """The config key of a bad loss argument: ``where`` plus the part's path when the loss names it
+    (``variants.v.loss_args`` + ``gd.kind`` for the paradigm loss's parts)."""
+    key = getattr(exc, "key", None)
+    return f"{where}.{key}" if key else where
+
+
 def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) -> dict[str, Any] | None:
     """The complete settings of training ``variant`` on ``model`` (None for ``loss: none``).
 
@@ -225,12 +233,12 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
     try:
         resolve_hparams(loss, **args)
     except ValueError as exc:
-        raise ConfigError(f"{where}.loss_args", str(exc)) from None
-    args.update(override.get("loss_args") or {})
+        raise ConfigError(loss_args_key(f"{where}.loss_args", exc), str(exc)) from None
+    args = deep_merge(args, override.get("loss_args") or {})  # a paradigm part's kind may be inherited
     try:
         loss_args = resolve_hparams(loss, **args)
     except ValueError as exc:
-        raise ConfigError(f"{where}.per_model.{model}.loss_args", str(exc)) from None
+        raise ConfigError(loss_args_key(f"{where}.per_model.{model}.loss_args", exc), str(exc)) from None
 
     layers = [
         ("train", config.get("train") or {}),

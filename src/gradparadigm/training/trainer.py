@@ -63,7 +63,7 @@ from gradparadigm.training.checkpoint import Checkpointer, Progress, append_reco
 from gradparadigm.training.diagnostics import batch_statistics, describe_inputs
 from gradparadigm.training.export import save_sentence_transformer
 from gradparadigm.training.head import build_head, resolve_head
-from gradparadigm.training.settings import TrainSettings, training_code_version
+from gradparadigm.training.settings import TrainSettings, loss_args_key, training_code_version
 from gradparadigm.training.views import collate, load_views
 
 log = logging.getLogger(__name__)
@@ -240,7 +240,7 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     try:
         loss_fn = build_loss(loss, **(loss_args or {}))
     except ValueError as exc:
-        raise ConfigError("loss_args", str(exc)) from None
+        raise ConfigError(loss_args_key("loss_args", exc), str(exc)) from None
     device = choose_device(settings.device, where="train.device")
     remove_stale_temporaries(model_out, log_out, hparams_out)
     bf16 = settings.precision == "bf16" or (settings.precision == "auto" and device.type == "cuda")

@@ -28,12 +28,13 @@ EXPECTED_KEYS = {
     "barlow_twins": {"lam", "m", "tau", "r", "gd", "weight", "ratio"},
     "vicreg": {"lam", "m", "tau", "r", "gd", "weight", "ratio"},
     "sg": {"m", "tau", "r", "power", "gd", "weight", "ratio"},
+    "paradigm": {"gd", "weight", "ratio"},
 }
 
 
-def test_loss_names_are_the_papers_ten():
+def test_loss_names_are_the_papers_ten_and_the_composed_paradigm():
     assert LOSS_NAMES == tuple(EXPECTED_KEYS)
-    assert CLOSED_FORM_LOSSES == ("infonce", "arccon", "mpt", "met", "mat", "sg")
+    assert CLOSED_FORM_LOSSES == ("infonce", "arccon", "mpt", "met", "mat", "sg", "paradigm")
 
 
 @pytest.mark.parametrize("name", LOSS_NAMES)
