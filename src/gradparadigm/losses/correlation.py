@@ -27,7 +27,7 @@ from .components import global_offdiag_softmax, offdiag_row_sum, pull_rows, push
 class CorrelationLoss(GatedPairLoss):
     """Base class: subclasses define :meth:`weight_similarity` and :meth:`original_terms`.
 
-    Defaults are method.md §6's BERT rows, identical for BT and VICReg: λ 30 (ori) / 1 (mod),
+    Defaults are method.md §6's BERT columns, identical for BT and VICReg: λ 30 (ori) / 1 (mod),
     m 0.30, τ 0.05, r 1.5.
     """
 
