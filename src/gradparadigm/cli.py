@@ -119,6 +119,15 @@ def _setup(args: argparse.Namespace) -> None:
         torch.set_num_threads(threads)
 
 
+def _claim_gpu(preference: str) -> None:
+    """Pin a job that may use CUDA (device auto or cuda) to a free GPU of its own, before CUDA starts
+    (``gradparadigm.devices``); ``cpu`` and an explicit ``cuda:N`` are left as asked."""
+    if preference in ("auto", "cuda"):
+        from gradparadigm.devices import claim_gpu_for_process
+
+        claim_gpu_for_process()
+
+
 def _meta(pairs: list[str] | None) -> dict[str, str]:
     meta = {}
     for pair in pairs or []:
@@ -181,6 +190,7 @@ def _evaluate(args: argparse.Namespace, table_path: Path, evaluate, *, columns: 
     from gradparadigm.fileio import remove_stale_temporaries, write_json_atomic
     from gradparadigm.provenance import environment_info
 
+    _claim_gpu(args.device)
     device = choose_device(args.device, where="eval.device / --device")
     remove_stale_temporaries(args.out)
     table = read_table(table_path, columns)
@@ -292,6 +302,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     settings = TrainSettings.from_dict(_json_arg(args.settings, "--settings"), where="--settings")
     if args.device is not None:
         settings = dataclasses.replace(settings, device=args.device)
+    _claim_gpu(settings.device)
     choose_device(settings.device, where="train.device / --device")  # fail before anything loads
     loss_args = _json_arg(args.loss_args, "--loss-args")
     try:

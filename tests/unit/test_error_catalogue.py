@@ -236,6 +236,14 @@ def _(k):
     return argv, ["argument --device", "'gpu'"]
 
 
+@case("eval: GRADPARADIGM_GPUS not a device list")
+def _(k):
+    k.monkeypatch.setenv("GRADPARADIGM_GPUS", "0,gpu1")
+    argv = k.eval_sts()
+    argv[argv.index("--device") + 1] = "auto"  # a job that may use a GPU claims one
+    return argv, ["GRADPARADIGM_GPUS='0,gpu1'", "'gpu1' is not a device"]
+
+
 @case("eval: --batch-size 0")
 def _(k):
     return k.eval_sts("--batch-size", "0"), ["argument --batch-size", "must be an integer >= 1, got 0"]

@@ -13,7 +13,8 @@ sys.path.insert(
     0, str(REPO / "src")
 )  # this checkout's library, ahead of any installed copy
 from gradparadigm.config import check_config_files, part_variants, validate_config
-from gradparadigm.errors import ConfigError, DataFormatError
+from gradparadigm.devices import available_gpus
+from gradparadigm.errors import ConfigError, DataFormatError, DeviceError
 
 # The config files read strictly (Snakemake's reader keeps the last of two equal keys and names no
 # line on a syntax error), then validated: the schema's defaults filled in, a problem stops the
@@ -171,6 +172,20 @@ def transfer_results(runs=None):
         if VARIANTS[variant]["eval_transfer"]
         and (seeds is None or seed in seeds or not is_trained(variant))
     ]
+
+
+# GPU jobs claim a free GPU of their own when they start (gradparadigm.devices); here only whether
+# this machine has any (nvidia-smi -L, CUDA_VISIBLE_DEVICES or GRADPARADIGM_GPUS), asked once.
+try:
+    HAS_GPUS = bool(available_gpus())
+except DeviceError as exc:
+    raise WorkflowError(f"invalid GPU setting: {exc}") from None
+
+
+def eval_gpus(wildcards):
+    """An evaluation counts against the GPU limit (`--resources gpu=N`) only where it will use a GPU;
+    on a machine without one it runs beside training, as a CPU job."""
+    return int(HAS_GPUS and config["eval"]["device"] != "cpu")
 
 
 def eval_args(wildcards):

@@ -17,6 +17,7 @@ rule eval_sts:
         ENV
     threads: 2
     resources:
+        gpu=eval_gpus,  # 1 where the encoder runs on a GPU (see train.smk)
         mem_mb=6000,
         runtime=60,
     params:
@@ -41,6 +42,7 @@ rule eval_transfer:
         ENV
     threads: 2
     resources:
+        gpu=eval_gpus,  # 1 where the encoder runs on a GPU (see train.smk)
         mem_mb=8000,
         runtime=120,
     params:

@@ -25,10 +25,11 @@ rule augment:
         "python -m gradparadigm augment --corpus {input.corpus} --out {output} {params.args} 2> {log}"
 
 
-# GPU: `gpu=1` is the standard resource name. The SLURM executor turns it into --gpus=1; locally
-# it is ignored unless a limit is given (`--resources gpu=1`, or `--workflow-profile
-# workflow/profiles/local`), which runs training jobs one at a time. Snakemake assigns no device:
-# with gpu=N > 1 locally, jobs would share every visible GPU. The trainer falls back to the CPU.
+# GPU: `gpu=1` is the standard resource name (train; eval_sts and eval_transfer on a machine with
+# GPUs). The SLURM executor turns it into --gpus=1; locally it is ignored unless a limit is given
+# (`--resources gpu=N`; the local profile sets 1), which runs at most N GPU jobs at once. Snakemake
+# assigns no device: each job claims a free GPU itself and pins itself to it (gradparadigm.devices),
+# so N GPUs run N jobs, one per device. Without a GPU nothing is claimed: the job runs on the CPU.
 rule train:
     input:
         views=train_views_dir,
