@@ -20,6 +20,16 @@ include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/simulate.smk"
 
 
+# Run where Snakemake runs, never as cluster jobs: the downloads (compute nodes often have no
+# internet) and the quick jobs that only read results (aggregation, simulations: seconds).
+localrules:
+    fetch_senteval,
+    fetch_corpus,
+    aggregate,
+    aggregate_part,
+    simulate,
+
+
 # Everything: the tables and figures, and every run's results, so that a deleted sts.json or
 # transfer.json is evaluated again. Trained models are not listed: delete them to save disk, and
 # `snakemake train_all` (or the model's path) retrains them.

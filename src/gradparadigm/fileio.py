@@ -30,7 +30,7 @@ _NOT_WRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 _RANDOM = r"[a-z0-9_]{8}"
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -51,12 +51,12 @@ def atomic_path(path: str | Path, *, is_dir: bool = False) -> Iterator[Path]:
                                      f"({exc.strerror or exc})") from exc
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); outputs are not
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private (0700); outputs are not
     else:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         tmp = Path(name)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600); outputs are not
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it private (0600); outputs are not
     try:
         yield tmp
         if is_dir:

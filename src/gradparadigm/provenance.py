@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import platform
 import subprocess
@@ -37,14 +38,7 @@ def code_digest(parts: tuple[str, ...] | None = None) -> str:
     ``parts`` restricts it to some modules or subpackages (paths relative to the package, e.g.
     ``("training", "encoder.py")``); default: the whole package.
     """
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    files = root.rglob("*.py") if parts is None else (
-        f for part in parts for f in ((root / part).rglob("*.py") if (root / part).is_dir() else [root / part]))
-    for file in sorted(set(files)):
-        digest.update(file.relative_to(root).as_posix().encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+    return digest_files(PACKAGE_ROOT.rglob("*.py") if parts is None else package_files(parts))
 
 
 def environment_info(device=None) -> dict:
@@ -57,3 +51,39 @@ def environment_info(device=None) -> dict:
         if getattr(device, "type", str(device)) == "cuda" and torch.cuda.is_available():
             info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def local_imports(files, stop: tuple[str, ...] = ()) -> set[Path]:
+    """``files`` and every module of their package they import relatively (``from .x import``),
+    transitively; modules named in ``stop`` (e.g. a registry that imports everything) are kept out
+    and not followed."""
+    seen: set[Path] = set()
+    todo = [Path(f).resolve() for f in files]
+    while todo:
+        file = todo.pop()
+        if file in seen or file.name in stop or not file.is_file():
+            continue
+        seen.add(file)
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"), filename=str(file))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                todo.append(file.parent / f"{node.module.split('.')[0]}.py")
+    return seen
+
+
+def digest_files(files) -> str:
+    """sha256 over ``files`` (path relative to the package, then content), in a fixed order."""
+    digest = hashlib.sha256()
+    for file in sorted({Path(f).resolve() for f in files}):
+        digest.update(file.relative_to(PACKAGE_ROOT).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def package_files(parts: tuple[str, ...]) -> set[Path]:
+    """The ``.py`` files of the given modules or subpackages (paths relative to the package)."""
+    return {f for part in parts
+            for f in ((PACKAGE_ROOT / part).rglob("*.py") if (PACKAGE_ROOT / part).is_dir() else [PACKAGE_ROOT / part])}
+

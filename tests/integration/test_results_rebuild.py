@@ -25,9 +25,9 @@ pytestmark = pytest.mark.slow
 RUN = "results/tiny/infonce/seed~0"
 
 
-def _snakemake(study: Path, *args: str) -> subprocess.CompletedProcess:
+def _snakemake(study: Path, *args: str, repo: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(study),
+        [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(study),
          "--configfile", str(study / "config.yaml"), *args],
         capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
 
@@ -57,9 +57,9 @@ def study(tmp_path_factory, tiny_bert_dir, shared_data, tiny_simulations) -> Pat
     return study
 
 
-def _planned(study: Path, *targets: str) -> set[str]:
+def _planned(study: Path, *targets: str, repo: Path = REPO) -> set[str]:
     """The rules a dry run would run (empty: nothing to be done)."""
-    plan = _snakemake(study, "-n", *targets)
+    plan = _snakemake(study, "-n", *targets, repo=repo)
     assert plan.returncode == 0, plan.stderr[-4000:]
     if "Nothing to be done" in plan.stdout:
         return set()
@@ -121,3 +121,41 @@ def test_a_rebuilt_input_redoes_what_was_made_from_it(study):
         os.utime(table, ns=(times.st_atime_ns, times.st_mtime_ns))
     assert planned == {"train", "eval_sts", "aggregate", "all"}
     assert _planned(study) == set()
+
+
+def _repo_copy(destination: Path, edit: str | None) -> Path:
+    """The workflow and library copied (its Snakefile runs its own src/), with a comment appended
+    to one library file."""
+    for name in ("Snakefile", "environment.yml", "config.yaml"):
+        shutil.copy2(REPO / name, destination / name)
+    for name in ("workflow", "src"):
+        shutil.copytree(REPO / name, destination / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if edit:
+        with open(destination / "src" / "gradparadigm" / edit, "a", encoding="utf-8") as handle:
+            handle.write("\n# an edited comment\n")
+    return destination
+
+
+# (library file edited, rules a plain `snakemake -n` plans): the tiny study trains infonce and
+# evaluates it and the untrained baseline on STS (no transfer tasks)
+TRIGGERS = {
+    "nothing": (None, set()),
+    "another loss": ("losses/mhe.py", set()),
+    "the run's loss": ("losses/infonce.py", {"train", "eval_sts", "aggregate", "all"}),
+    "a loss it builds on": ("losses/components.py", {"train", "eval_sts", "aggregate", "all"}),
+    "the trainer": ("training/trainer.py", {"train", "eval_sts", "aggregate", "all"}),
+    "the STS evaluator": ("evaluation/sts.py", {"train", "eval_sts", "aggregate", "all"}),
+    "the transfer evaluator": ("evaluation/transfer.py", set()),
+    "the tables": ("reporting/tables.py", set()),
+}
+
+
+@pytest.mark.parametrize("case", TRIGGERS)
+def test_what_a_code_change_reruns(study, case, tmp_path):
+    """Rerun triggers follow what shapes an output: the run's own loss (not every loss), the
+    trainer, the evaluators (every encoder re-evaluated, the untrained baseline too)."""
+    edit, expected = TRIGGERS[case]
+    copy = _repo_copy(tmp_path, edit)
+    assert _planned(study, repo=copy) == expected
+    if case == "the STS evaluator":  # the untrained baseline is re-evaluated too
+        assert _planned(study, "results/tiny/untrained-cls/seed~0/sts.json", repo=copy) == {"eval_sts"}

@@ -43,6 +43,8 @@ rule aggregate:
         ],
     log:
         "results/logs/aggregate.log",
+    benchmark:
+        "results/benchmarks/aggregate.tsv"
     conda:
         ENV
     params:
@@ -66,6 +68,8 @@ rule aggregate_part:
         directory("results/parts/{part}"),
     log:
         "results/logs/aggregate_part/{part}.log",
+    benchmark:
+        "results/benchmarks/aggregate_part/{part}.tsv"
     wildcard_constraints:
         part="|".join(map(re.escape, config["parts"])) or "(?!)",
     conda:

@@ -64,10 +64,34 @@ try:  # every variant is checked; untrained ones (loss: none) resolve to None
     }
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
-# A hash of the library code that shapes a trained model (training, losses, encoder, STS-B dev
-# scoring): in the train rule's params, so `--rerun-triggers params` (a default trigger) retrains
-# when that code changes. Snakemake's own code trigger does not see src/.
-CODE_VERSION = training_code_version()
+# A hash of the library code that shapes a trained model (trainer, encoder, STS-B dev scoring and
+# the run's own loss; gradparadigm.training.settings.TRAINING_CODE): in the train rule's params, so
+# `--rerun-triggers params` (a default trigger) retrains when that code changes. Snakemake's own
+# code trigger does not see src/. One per loss: an edit to one loss retrains only its runs.
+TRAIN_CODE_VERSIONS = {
+    loss: training_code_version(loss)
+    for loss in {spec["loss"] for spec in VARIANTS.values()} - {"none"}
+}
+
+
+def train_code_version(wildcards):
+    return TRAIN_CODE_VERSIONS[VARIANTS[wildcards.variant]["loss"]]
+
+
+# The same for evaluation: the encoder and the evaluators, in both eval rules' params, so a changed
+# evaluator re-evaluates every encoder, the untrained baselines included (their inputs do not change).
+from gradparadigm.provenance import code_digest
+
+STS_CODE_VERSION = code_digest(("encoder.py", "evaluation/sts.py", "data/sts.py"))
+TRANSFER_CODE_VERSION = code_digest(
+    (
+        "encoder.py",
+        "evaluation/transfer.py",
+        "evaluation/classifiers.py",
+        "evaluation/embedding_cache.py",
+        "data/transfer_tasks.py",
+    )
+)
 
 
 from gradparadigm.data.fetch import source_state

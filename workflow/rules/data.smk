@@ -8,6 +8,8 @@ rule fetch_senteval:
         record="results/data/senteval.sha256.json",
     log:
         "results/logs/fetch_senteval.log",
+    benchmark:
+        "results/benchmarks/fetch_senteval.tsv"
     conda:
         ENV
     params:
@@ -26,6 +28,8 @@ rule fetch_corpus:
         record="results/data/corpus.sha256.json",
     log:
         "results/logs/fetch_corpus.log",
+    benchmark:
+        "results/benchmarks/fetch_corpus.tsv"
     conda:
         ENV
     params:
@@ -44,6 +48,8 @@ rule prepare_sts:
         "results/data/sts.parquet",
     log:
         "results/logs/prepare_sts.log",
+    benchmark:
+        "results/benchmarks/prepare_sts.tsv"
     conda:
         ENV
     shell:
@@ -57,6 +63,8 @@ rule prepare_transfer:
         "results/data/transfer.parquet",
     log:
         "results/logs/prepare_transfer.log",
+    benchmark:
+        "results/benchmarks/prepare_transfer.tsv"
     conda:
         ENV
     shell:

@@ -23,6 +23,8 @@ rule eval_sts:
     params:
         encoder=eval_args,
         tasks=" ".join(config["eval"]["sts_tasks"]),
+        # a changed evaluator re-evaluates every encoder (params are a rerun trigger)
+        code_version=STS_CODE_VERSION,
     shell:
         "python -m gradparadigm eval-sts {params.encoder} --sts-table {input.table} "
         "--tasks {params.tasks} --threads {threads} --out {output} 2> {log}"
@@ -50,6 +52,7 @@ rule eval_transfer:
         tasks=" ".join(config["eval"]["transfer_tasks"]),
         mode=config["eval"]["transfer_mode"],
         engine=config["eval"]["transfer_engine"],
+        code_version=TRANSFER_CODE_VERSION,
     shell:
         # Embeddings are cached per encoder fingerprint under results/cache/ (not an output), so
         # re-running the classifiers (another mode or engine) does not re-encode.

@@ -8,12 +8,20 @@ from gradparadigm.provenance import code_digest
 try:
     SIMULATION_SETTINGS = simulation_settings(config["simulations"])
 except ValueError as exc:
-    raise WorkflowError(f"invalid configuration: config key 'simulations': {exc}") from None
+    raise WorkflowError(
+        f"invalid configuration: config key 'simulations': {exc}"
+    ) from None
 
 
 rule simulate:
     output:
-        tables=multiext("results/simulations/", "gd.csv", "weight.csv", "ratio.csv", "settings.json"),
+        tables=multiext(
+            "results/simulations/",
+            "gd.csv",
+            "weight.csv",
+            "ratio.csv",
+            "settings.json",
+        ),
         figures=[
             mark_for_report(
                 f"results/simulations/figures/simulation_{kind}.{ext}",

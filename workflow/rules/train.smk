@@ -54,7 +54,7 @@ rule train:
     params:
         run=train_params,
         checkpoint_dir=checkpoint_dir,
-        code_version=CODE_VERSION,
+        code_version=train_code_version,
         eval_batch_size=config["eval"]["batch_size"],
     shell:
         "python -m gradparadigm train --model {params.run[model]:q} --views {input.views} "

@@ -11,13 +11,14 @@ export of the same folder; a failed write (disk full) names ``out_dir`` and leav
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from pathlib import Path
 
 import torch
 
 from gradparadigm.errors import OutputWriteError
-from gradparadigm.fileio import atomic_path, remove_stale_temporaries, write_error
+from gradparadigm.fileio import atomic_path, current_umask, remove_stale_temporaries, write_error
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,17 @@ def _st_modules():
     return Transformer, Pooling
 
 
+def _shareable(folder: Path) -> None:
+    """Files 0666 and folders 0777 less the umask (writers such as safetensors leave 0600)."""
+    mask = current_umask()
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
+
+
 def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, out_dir: str | Path,
-                              max_seq_length: int) -> Path:
-    """Save ``encoder`` + ``tokenizer`` with a ``pooler`` (cls/mean) Pooling module at ``out_dir``."""
+                              max_seq_length: int, card: str | None = None) -> Path:
+    """Save ``encoder`` + ``tokenizer`` with a ``pooler`` (cls/mean) Pooling module at ``out_dir``;
+    ``card`` (Markdown) replaces sentence-transformers' README.md."""
     from safetensors import SafetensorError
     from sentence_transformers import SentenceTransformer
 
@@ -49,6 +58,9 @@ def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, 
             dim = encoder.config.hidden_size
             model = SentenceTransformer(modules=[transformer, Pooling(dim, pooling_mode=pooler)], device="cpu")
             model.save(str(tmp))
+            if card is not None:
+                (tmp / "README.md").write_text(card, encoding="utf-8")
+            _shareable(tmp)
     except (OSError, RuntimeError, SafetensorError, OutputWriteError) as exc:
         raise write_error(out_dir, exc, what="model") from exc
     log.info("saved the encoder (%s pooling, max length %d) to %s", pooler, max_seq_length, out_dir)

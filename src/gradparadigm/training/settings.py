@@ -22,6 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from gradparadigm.config import deep_merge
@@ -38,15 +39,33 @@ _DEVICE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
 VIEWS_FORMAT = 1
 
 # The code that shapes a trained model: its digest is the train rule's code version (a rerun
-# trigger) and part of a checkpoint's compatibility key. Edits elsewhere (CLI, tables, transfer
-# evaluation) neither retrain finished runs nor discard checkpoints.
-TRAINING_CODE = ("training", "losses", "encoder.py", "evaluation/sts.py", "data/sts.py")
+# trigger) and part of a checkpoint's compatibility key. It is the trainer's own code, the encoder,
+# the STS-B dev scoring, the gradient measurement the trainer logs (losses/paradigm.py and what it
+# imports) and the run's own loss: its module and the modules it imports (the registry, which
+# imports every loss, is left out). So a comment in losses/mhe.py retrains the MHE runs and not the
+# InfoNCE ones; edits elsewhere (CLI, tables, transfer evaluation) retrain nothing.
+TRAINING_CODE = ("training", "encoder.py", "evaluation/sts.py", "data/sts.py")
+LOSS_STOP = ("registry.py", "__init__.py")
 
 
-def training_code_version() -> str:
-    from gradparadigm.provenance import code_digest
+def loss_code_files(loss: str | None) -> set:
+    """The library files a run with ``loss`` depends on (every loss module when ``loss`` is None)."""
+    import inspect
 
-    return code_digest(TRAINING_CODE)
+    from gradparadigm.losses.registry import LOSS_NAMES, loss_class
+    from gradparadigm.provenance import PACKAGE_ROOT, local_imports
+
+    names = LOSS_NAMES if loss is None else (loss,)
+    modules = {Path(inspect.getfile(cls)) for name in names for cls in loss_class(name).__mro__
+               if cls.__module__.startswith("gradparadigm.losses.")}
+    return local_imports([*modules, PACKAGE_ROOT / "losses" / "paradigm.py"], stop=LOSS_STOP)
+
+
+def training_code_version(loss: str | None = None) -> str:
+    """Digest of the code that shapes a run trained with ``loss`` (None: with any loss)."""
+    from gradparadigm.provenance import digest_files, package_files
+
+    return digest_files(package_files(TRAINING_CODE) | loss_code_files(loss))
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ from gradparadigm.provenance import environment_info
 from gradparadigm.training.checkpoint import Checkpointer, Progress, append_record
 from gradparadigm.training.diagnostics import batch_statistics, describe_inputs
 from gradparadigm.training.export import save_sentence_transformer
+from gradparadigm.training.model_card import model_card
 from gradparadigm.training.head import build_head, resolve_head
 from gradparadigm.training.settings import TrainSettings, loss_args_key, training_code_version
 from gradparadigm.training.views import collate, load_views
@@ -197,7 +198,8 @@ def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, 
 
 
 def _compat_key(record: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16] + "-" + training_code_version()
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+    return f"{digest}-{training_code_version(record['loss'])}"
 
 
 def _round(record: dict[str, Any]) -> dict[str, Any]:
@@ -371,11 +373,13 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
         raise TrainingDivergedError(state.step, loss, "no finite STS-B dev score at any evaluation",
                                     "the encoder's embeddings are degenerate", lr=scheduler.get_last_lr()[0])
     encoder.load_state_dict(state.best_weights)
-    save_sentence_transformer(encoder, tokenizer, pooler, model_out, max_seq_length=limit)
+    best = {"best_step": state.best_step, "best_stsb_dev_spearman": state.best_score, "steps": state.step}
+    save_sentence_transformer(encoder, tokenizer, pooler, model_out, max_seq_length=limit,
+                              card=model_card(record, best))
     with atomic_path(log_out) as tmp:
         tmp.write_bytes(ckpt.live_log.read_bytes())
     record["result"] = {
-        "best_step": state.best_step, "best_stsb_dev_spearman": state.best_score, "steps": state.step,
+        **best,
         "train_seconds": round(state.train_seconds, 2),
         "seconds_per_step": round(state.train_seconds / max(1, state.step), 4),
         "wall_seconds_this_process": round(time.perf_counter() - wall_start, 2),

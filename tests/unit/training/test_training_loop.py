@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
@@ -196,6 +197,13 @@ def test_saved_model_loads_everywhere_with_the_same_embeddings(pooler, tmp_path,
     np.testing.assert_allclose(st, ours, atol=1e-5)
     hf = AutoModel.from_pretrained(str(model_dir))
     assert hf.config.hidden_size == 32 and not any(torch.isnan(p).any() for p in hf.parameters())
+    # shareable (no 0600 files left by the writers) and described by our own model card
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {oct(p.stat().st_mode & 0o777) for p in model_dir.rglob("*") if p.is_file()} == {oct(0o666 & ~mask)}
+    card = (model_dir / "README.md").read_text()
+    assert "Base model | `" in card and "Loss | `infonce` with `{\"tau\": 0.05}`" in card
+    assert f"Pooling | `{pooler}`" in card and "best STS-B dev Spearman" in card and "2402.18281" in card
 
 
 def test_bf16_autocast_path_trains(tmp_path, run_training):
