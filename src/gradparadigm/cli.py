@@ -407,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
     p.add_argument("--views", required=True, type=Path, help="views folder written by `augment`")
     p.add_argument("--sts-table", required=True, type=Path, help="table of `prepare-sts` (STS-B dev selects)")
-    p.add_argument("--loss", required=True, choices=LOSS_NAMES)
+    p.add_argument("--loss", required=True,
+                   help=f"{', '.join(LOSS_NAMES)}, or a loss from outside the package as module.path:ClassName")
     p.add_argument("--loss-args", default=None, help="JSON object (or @file) of loss hyperparameters")
     p.add_argument("--pooler", choices=POOLERS, default="cls")
     p.add_argument("--settings", default=None,

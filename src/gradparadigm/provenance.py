@@ -77,7 +77,8 @@ def digest_files(files) -> str:
     """sha256 over ``files`` (path relative to the package, then content), in a fixed order."""
     digest = hashlib.sha256()
     for file in sorted({Path(f).resolve() for f in files}):
-        digest.update(file.relative_to(PACKAGE_ROOT).as_posix().encode())
+        inside = file.is_relative_to(PACKAGE_ROOT)
+        digest.update((file.relative_to(PACKAGE_ROOT).as_posix() if inside else f"outside/{file.name}").encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 

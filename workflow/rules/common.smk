@@ -12,6 +12,9 @@ REPO = Path(workflow.basedir)
 sys.path.insert(
     0, str(REPO / "src")
 )  # this checkout's library, ahead of any installed copy
+# Losses from outside the package (`loss: module:Class`) may live in the working directory, as
+# they do for the jobs (`python -m` puts it on the path); last, so it shadows nothing.
+sys.path.append(os.getcwd())
 from gradparadigm.config import check_config_files, part_variants, validate_config
 from gradparadigm.devices import available_gpus
 from gradparadigm.errors import ConfigError, DataFormatError, DeviceError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from typing import Any
 
 from . import arccon, barlow_twins, infonce, mat, met, mhe, mhs, mpt, paradigm_loss, sg, vicreg  # noqa: F401
@@ -24,12 +26,31 @@ if set(LOSS_NAMES) != set(registered()):  # a new module must be added to LOSS_N
     raise RuntimeError(f"LOSS_NAMES {LOSS_NAMES} != registered losses {sorted(registered())}")
 
 
+OUTSIDE_LOSS = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
 def loss_class(name: str) -> type[PairLoss]:
-    """The class registered under ``name``; ``ValueError`` listing the valid names otherwise."""
+    """The class registered under ``name``, or a loss from outside the package named
+    ``module.path:ClassName`` (a :class:`PairLoss` subclass in an importable module: installed, or
+    a file in the folder Snakemake runs in); ``ValueError`` saying what is wrong otherwise."""
     classes = registered()
-    if not isinstance(name, str) or name not in classes:
-        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSS_NAMES)}")
-    return classes[name]
+    if isinstance(name, str) and name in classes:
+        return classes[name]
+    if not isinstance(name, str) or not OUTSIDE_LOSS.match(name):
+        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSS_NAMES)}, or a loss from outside "
+                         "the package as 'module.path:ClassName'")
+    module_name, _, attribute = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"loss {name!r}: cannot import module {module_name!r} ({exc}); it must be installed "
+                         "or be a file in the folder snakemake runs in") from None
+    cls = getattr(module, attribute, None)
+    if not (isinstance(cls, type) and issubclass(cls, PairLoss)):
+        what = "no such attribute" if cls is None else f"{type(cls).__name__}, not a PairLoss subclass"
+        raise ValueError(f"loss {name!r}: {module_name}.{attribute} is {what} "
+                         "(see docs/losses.md, 'A loss from outside the package')")
+    return cls
 
 
 def resolve_hparams(name: str, **overrides: Any) -> dict[str, Any]:

@@ -56,9 +56,11 @@ def loss_code_files(loss: str | None) -> set:
     from gradparadigm.provenance import PACKAGE_ROOT, local_imports
 
     names = LOSS_NAMES if loss is None else (loss,)
-    modules = {Path(inspect.getfile(cls)) for name in names for cls in loss_class(name).__mro__
-               if cls.__module__.startswith("gradparadigm.losses.")}
-    return local_imports([*modules, PACKAGE_ROOT / "losses" / "paradigm.py"], stop=LOSS_STOP)
+    classes = [cls for name in names for cls in loss_class(name).__mro__]
+    modules = {Path(inspect.getfile(cls)) for cls in classes if cls.__module__.startswith("gradparadigm.losses.")}
+    outside = {Path(inspect.getfile(cls)).resolve() for cls in classes  # a loss from outside the package
+               if cls.__module__.split(".")[0] not in ("gradparadigm", "torch", "builtins")}
+    return local_imports([*modules, PACKAGE_ROOT / "losses" / "paradigm.py"], stop=LOSS_STOP) | outside
 
 
 def training_code_version(loss: str | None = None) -> str:
@@ -232,6 +234,7 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
     ``pooler``, ``augment`` and ``train`` (every :class:`TrainSettings` field).
     """
     from gradparadigm.losses import resolve_hparams
+    from gradparadigm.losses.registry import loss_class
 
     spec = config["variants"][variant]
     loss = spec.get("loss", "none")
@@ -247,6 +250,10 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
             raise ConfigError(f"{where}.per_model.{name}",
                               f"no such model; models: {', '.join(config['models'])}")
     override = per_model.get(model) or {}
+    try:
+        loss_class(loss)
+    except ValueError as exc:
+        raise ConfigError(f"{where}.loss", str(exc)) from None
 
     args = dict(spec.get("loss_args") or {})
     try:
