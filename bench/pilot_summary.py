@@ -2,7 +2,7 @@
 
 Used to choose the CPU study's settings from the pilot (configs/cpu-pilot.yaml) on STS-B dev only:
 
-    python bench/pilot_summary.py results            # after: snakemake train_all --configfile configs/cpu-pilot.yaml ...
+    python bench/pilot_summary.py results   # after: snakemake train_all --configfile configs/cpu-pilot.yaml ...
 
 One row per run (model/variant/seed), one column per evaluated step, the best step in bold.
 """

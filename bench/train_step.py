@@ -119,7 +119,8 @@ def main() -> None:
         where = f"{torch.cuda.get_device_name(device)}, peak {peak:.1f} GiB allocated"
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        where = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
+        cpu = platform.processor() or platform.machine()
+        where = f"{cpu}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
     print(f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
           f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n")
     print("| model | batch (rows) | length | s/step (IQR) | sentences/s |")

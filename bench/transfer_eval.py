@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import logging
 import os
 import platform
@@ -24,8 +23,8 @@ import numpy as np
 import torch
 
 from gradparadigm.data.transfer_tasks import TRANSFER_TASKS, parse_transfer_tasks
-from gradparadigm.fileio import sha256_file, write_json_atomic
 from gradparadigm.evaluation.transfer import run_transfer
+from gradparadigm.fileio import sha256_file, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("GRADPARADIGM_SHARED_DATA", REPO.parent / "shared" / "data")) / "downstream"

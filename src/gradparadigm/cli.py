@@ -368,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
         """The arguments every evaluation shares: which encoder, how to encode, where to write."""
         p = sub.add_parser(name, help=help)
         p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
-        p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
+        p.add_argument("--pooler", choices=POOLERS, default=None,
+                       help="default: the folder's recorded pooler, else cls")
         p.add_argument(table_flag, required=True, type=Path)
         p.add_argument("--out", required=True, type=Path)
         p.add_argument("--tasks", nargs="+", default=list(tasks), choices=tasks)
@@ -376,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--max-length", type=positive_int, default=None)
         p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads for encoding")
-        p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+        p.add_argument("--meta", nargs="*", metavar="KEY=VALUE",
+                       help="labels stored with the result (model, variant, seed)")
         return p
 
     p = evaluation_parser("eval-sts", "score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)",
@@ -385,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = evaluation_parser("eval-transfer", "SentEval transfer tasks (logistic regression on frozen embeddings)",
                           "--transfer-table", TRANSFER_TASKS)
-    p.add_argument("--mode", choices=sorted(MODES), default="test", help="SentEval 'test' settings or 'fast' prototyping")
+    p.add_argument("--mode", choices=sorted(MODES), default="test",
+                   help="SentEval 'test' settings or 'fast' prototyping")
     p.add_argument("--engine", choices=ENGINES, default="torch", help="SentEval's PyTorch classifier or scikit-learn")
     p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (keyed by the encoder's fingerprint)")
     p.add_argument("--classifier-threads", type=positive_int, default=1,
@@ -400,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=AUGMENTATIONS, default="dropout",
                    help="dropout: identical text (the paper's); word_deletion / token_shuffle: discrete edits")
     p.add_argument("--rate", type=unit_float, default=0.0, help="deletion probability / share of tokens shuffled")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="draws the discrete augmentations (unused by dropout)")
+    p.add_argument("--seed", type=non_negative_int, default=0,
+                   help="draws the discrete augmentations (unused by dropout)")
     p.set_defaults(func=cmd_augment)
 
     p = sub.add_parser("train", help="train one encoder (unsupervised SimCSE loop), resumable")

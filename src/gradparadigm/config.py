@@ -16,11 +16,10 @@ Two forms are expanded here, before the schema sees the config:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import copy
 import fnmatch
+from pathlib import Path
+from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, validators

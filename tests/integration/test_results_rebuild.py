@@ -77,7 +77,8 @@ def _views(study: Path) -> str:
 CASES = {
     "table": (["results/tables/sts.csv"], {"": {"aggregate", "all"}}),
     "figure": (["results/figures/ablation.png"], {"": {"aggregate", "all"}}),
-    "simulation": (["results/simulations/gd.csv"], {"": {"simulate", "all"}, "simulations": {"simulate", "simulations"}}),
+    "simulation": (["results/simulations/gd.csv"],
+                   {"": {"simulate", "all"}, "simulations": {"simulate", "simulations"}}),
     "sts.json": ([f"{RUN}/sts.json"], {"": {"eval_sts", "aggregate", "all"}, "evaluate": {"eval_sts", "evaluate"},
                                       "part_main": {"eval_sts", "aggregate_part", "part_main"}}),
     "model": ([f"{RUN}/model"], {"": set(), "evaluate": set(), "train_all": {"train", "train_all"}}),

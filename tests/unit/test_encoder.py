@@ -82,7 +82,8 @@ def test_device_is_checked_before_loading(tiny_bert_dir, monkeypatch):
     from gradparadigm.errors import DeviceError
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(DeviceError, match=r"device 'cuda' requested \(eval.device / --device\) but CUDA is not available"):
+    message = r"device 'cuda' requested \(eval.device / --device\) but CUDA is not available"
+    with pytest.raises(DeviceError, match=message):
         choose_device("cuda", where="eval.device / --device")
     with pytest.raises(DeviceError, match=r"device 'gpu' \(device\): expected auto, cpu, cuda or cuda:N"):
         choose_device("gpu")

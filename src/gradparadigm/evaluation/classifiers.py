@@ -154,7 +154,7 @@ class _LockstepTrainer:
         self.cfg, self.X, self.y, self.C = cfg, X, y, nclasses
         self.groups = list(groups)
         self.R = nregs.pop()
-        G, D, RC = len(groups), X.shape[1], self.R * nclasses
+        G, D = len(groups), X.shape[1]
 
         # Per group: its NumPy stream (seeded as SentEval seeds each classifier), train and valid rows.
         self.rngs, self.train_rows, self.valid_rows = [], [], []

@@ -47,7 +47,7 @@ from tqdm.auto import tqdm
 
 from gradparadigm.data.transfer_tasks import CV_TASKS, NCLASSES, TRANSFER_TASKS
 from gradparadigm.evaluation.classifiers import Engine, FitGroup, SklearnLogReg, TorchLogReg
-from gradparadigm.evaluation.embedding_cache import Encode, EmbeddingCache, embed_sentences
+from gradparadigm.evaluation.embedding_cache import EmbeddingCache, Encode, embed_sentences
 
 logger = logging.getLogger(__name__)
 

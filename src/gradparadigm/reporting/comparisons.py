@@ -18,10 +18,16 @@ from typing import Any, Mapping
 import pandas as pd
 
 from gradparadigm.reporting.results import Scores
-from gradparadigm.reporting.study import (COMPONENT_LABELS, COMPONENTS, ablation_sets, family_label,
-                                          ori_mod_pairs)
-from gradparadigm.reporting.tables import (SEEDS_NOTE, STS_SETTING, Table, fmt_seeds, fmt_value,
-                                           seed_stats, study_setting)
+from gradparadigm.reporting.study import COMPONENT_LABELS, COMPONENTS, ablation_sets, family_label, ori_mod_pairs
+from gradparadigm.reporting.tables import (
+    SEEDS_NOTE,
+    STS_SETTING,
+    Table,
+    fmt_seeds,
+    fmt_value,
+    seed_stats,
+    study_setting,
+)
 
 EMPTY = {"mean": math.nan, "std": math.nan, "n": 0}
 

@@ -25,8 +25,14 @@ from matplotlib.figure import Figure
 from gradparadigm.fileio import atomic_path
 from gradparadigm.reporting.comparisons import EMPTY, average_stats
 from gradparadigm.reporting.results import Scores
-from gradparadigm.reporting.study import (COMPONENT_LABELS, COMPONENTS, ablation_sets, family_label,
-                                          ori_mod_pairs, variant_order)
+from gradparadigm.reporting.study import (
+    COMPONENT_LABELS,
+    COMPONENTS,
+    ablation_sets,
+    family_label,
+    ori_mod_pairs,
+    variant_order,
+)
 from gradparadigm.reporting.train_logs import EVAL_QUANTITIES, QUANTITY_LABELS, TRAIN_QUANTITIES, mean_curves
 
 FORMATS = ("png", "pdf")

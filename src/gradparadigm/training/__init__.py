@@ -16,7 +16,15 @@ This package's ``__init__`` imports only the light settings module, so the Snake
 resolve configs at parse time without loading transformers.
 """
 
-from .settings import AUGMENTATIONS, HEADS, TRAIN_DEFAULTS, AugmentSettings, TrainSettings, resolve_run_settings, views_key
+from .settings import (
+           AUGMENTATIONS,
+           HEADS,
+           TRAIN_DEFAULTS,
+           AugmentSettings,
+           TrainSettings,
+           resolve_run_settings,
+           views_key,
+)
 
 __all__ = ["AUGMENTATIONS", "HEADS", "TRAIN_DEFAULTS", "AugmentSettings", "TrainSettings", "resolve_run_settings",
            "views_key"]

@@ -5,7 +5,8 @@ A run is one (model, variant, seed). Its settings come from four layers, later o
     TRAIN_DEFAULTS  <  config train:  <  models.<m>.train  <  variants.<v>.train  <  variants.<v>.per_model.<m>.train
 
 and the loss hyperparameters from ``variants.<v>.loss_args`` < ``variants.<v>.per_model.<m>.loss_args``
-(merged key by key, as a variant's base, see :func:`gradparadigm.config.deep_merge`), completed by :func:`gradparadigm.losses.resolve_hparams`. :func:`resolve_run_settings` does this
+(merged key by key, as a variant's base, see :func:`gradparadigm.config.deep_merge`), completed by
+:func:`gradparadigm.losses.resolve_hparams`. :func:`resolve_run_settings` does this
 for the Snakemake workflow at parse time (so an unknown loss or hyperparameter fails before any job
 starts, naming the config key) and returns a JSON-ready dict: the rule's ``params:`` (a changed
 value retrains) and the trainer's input.
@@ -136,8 +137,9 @@ class TrainSettings:
             fail("lr", f"must be > 0, got {self.lr!r}")
         if self.warmup_ratio >= 1:
             fail("warmup_ratio", f"must be < 1, got {self.warmup_ratio!r}")
-        if self.grad_clip is not None and (isinstance(self.grad_clip, bool) or not isinstance(self.grad_clip, (int, float))
-                                           or not self.grad_clip > 0 or not math.isfinite(self.grad_clip)):
+        clip = self.grad_clip
+        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
+                                 or not clip > 0 or not math.isfinite(clip)):
             fail("grad_clip", f"must be null or a number > 0, got {self.grad_clip!r}")
         if self.head not in HEADS:
             fail("head", f"must be one of {', '.join(HEADS)}, got {self.head!r}")

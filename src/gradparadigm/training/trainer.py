@@ -62,8 +62,8 @@ from gradparadigm.provenance import environment_info
 from gradparadigm.training.checkpoint import Checkpointer, Progress, append_record
 from gradparadigm.training.diagnostics import batch_statistics, describe_inputs
 from gradparadigm.training.export import save_sentence_transformer
-from gradparadigm.training.model_card import model_card
 from gradparadigm.training.head import build_head, resolve_head
+from gradparadigm.training.model_card import model_card
 from gradparadigm.training.settings import TrainSettings, loss_args_key, training_code_version
 from gradparadigm.training.views import collate, load_views
 
@@ -188,7 +188,8 @@ def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, 
     loss_value, norm_value = values.tolist()
     if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
         optimizer.zero_grad(set_to_none=True)
-        what = f"loss {loss_value}" if not math.isfinite(loss_value) else f"gradient norm {norm_value} (loss {loss_value:.6g})"
+        what = (f"loss {loss_value}" if not math.isfinite(loss_value)
+                else f"gradient norm {norm_value} (loss {loss_value:.6g})")
         raise TrainingDivergedError(step, loss_name, what, describe_inputs(pooled, z0, z1),
                                     lr=optimizer.param_groups[0]["lr"])
     optimizer.step()

@@ -120,7 +120,8 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
     An existing ``out_dir`` made from the same corpus (sha256) and settings is reused as is.
     Returns the metadata (also written to ``out_dir/views.json``).
     """
-    from datasets import Dataset, Features, Sequence as DsSequence, Value
+    from datasets import Dataset, Features, Value
+    from datasets import Sequence as DsSequence
     from transformers import AutoTokenizer
 
     from gradparadigm.encoder import resolve_model_source

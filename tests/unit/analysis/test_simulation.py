@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gradparadigm.analysis.simulation import (Draws, angle_grid, gd_grid, hardest_share, ratio_map,
-                                              weight_curves)
+from gradparadigm.analysis.simulation import Draws, angle_grid, gd_grid, hardest_share, ratio_map, weight_curves
 from gradparadigm.analysis.simulation_run import run_simulations, simulation_settings
 from gradparadigm.losses import build_loss
 
@@ -203,7 +202,7 @@ def test_run_writes_tables_and_figures(tmp_path):
     for kind in ("gd", "weight", "ratio"):
         for ext in ("png", "pdf"):
             assert (tmp_path / "fig" / f"simulation_{kind}.{ext}").stat().st_size > 1000
-    again = run_simulations(settings, tmp_path / "again")
+    run_simulations(settings, tmp_path / "again")
     assert (tmp_path / "again" / "gd.csv").read_bytes() == (tmp_path / "out" / "gd.csv").read_bytes()
 
 

@@ -124,7 +124,8 @@ def test_download_of_a_corrupt_archive_names_the_member(corrupt_copy, tmp_path, 
     served.mkdir()
     with tarfile.open(served / "senteval.tar", "w") as tar:
         tar.add(corrupt_copy, arcname="downstream")
-    with _Server(served) as base, pytest.raises(ChecksumError, match=r"^STS/STS15-en-test/STS\.gs\.images\.txt: sha256 mismatch.*\(in http"):
+    mismatch = r"^STS/STS15-en-test/STS\.gs\.images\.txt: sha256 mismatch.*\(in http"
+    with _Server(served) as base, pytest.raises(ChecksumError, match=mismatch):
         fetch_senteval(tmp_path / "s", tmp_path / "r.json", url=f"{base}/senteval.tar")
     assert not (tmp_path / "s").exists()
 

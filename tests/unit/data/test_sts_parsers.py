@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gradparadigm.data.sts import STS_TASKS, parse_sts_all, parse_sick, parse_sts_year, parse_stsb
+from gradparadigm.data.sts import STS_TASKS, parse_sick, parse_sts_all, parse_sts_year, parse_stsb
 from gradparadigm.errors import DataFormatError
 
 
@@ -80,7 +80,8 @@ def test_wrong_field_count_names_file_and_line(downstream, tmp_path):
     root = _copy_sts(downstream, tmp_path)
     bad = root / "STS" / "STS13-en-test" / "STS.input.headlines.txt"
     _rewrite_line(bad, 7, "only one field here")
-    with pytest.raises(DataFormatError, match=r"STS\.input\.headlines\.txt:7: expected 2 tab-separated fields, found 1"):
+    message = r"STS\.input\.headlines\.txt:7: expected 2 tab-separated fields, found 1"
+    with pytest.raises(DataFormatError, match=message):
         parse_sts_year(root / "STS", "STS13")
 
 

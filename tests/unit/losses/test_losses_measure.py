@@ -9,15 +9,6 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from losses_testkit import (
-    NONCONTRASTIVE,
-    PROPERTY,
-    SEEDS,
-    make_views,
-    margin_gaps,
-    splitting_margin,
-    unit_views,
-)
 
 from gradparadigm.losses import (
     LOSS_NAMES,
@@ -28,6 +19,16 @@ from gradparadigm.losses import (
     paradigm_gradient,
 )
 from gradparadigm.losses.geometry import hardest_negative
+
+from losses_testkit import (
+    NONCONTRASTIVE,
+    PROPERTY,
+    SEEDS,
+    make_views,
+    margin_gaps,
+    splitting_margin,
+    unit_views,
+)
 
 KEYS = {
     "gd_active_frac",

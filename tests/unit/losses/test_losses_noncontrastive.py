@@ -20,6 +20,11 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+
+from gradparadigm.losses import build_loss, decompose_gradient
+from gradparadigm.losses.components import detach_closed_rows
+from gradparadigm.losses.geometry import normalize, tangent_project
+
 from losses_testkit import (
     PROPERTY,
     SEEDS,
@@ -28,10 +33,6 @@ from losses_testkit import (
     raw_grads,
     unit_views,
 )
-
-from gradparadigm.losses import build_loss, decompose_gradient
-from gradparadigm.losses.components import detach_closed_rows
-from gradparadigm.losses.geometry import normalize, tangent_project
 
 TOL = {"rtol": 1e-9, "atol": 1e-12}
 
@@ -159,9 +160,9 @@ def test_mhs_push_is_one_hot_and_pull_is_r_over_d(ratio):
     (g,) = torch.autograd.grad(loss.loss_on_sphere(leaf, e1), leaf)
     dec = decompose_gradient(tangent_project(g, e0), e0, e1)
     assert not dec.inview_used and dec.residual < 1e-10
-    dist = lambda x, y: torch.sqrt(torch.cdist(x, y).pow(2) + 1e-4) + 9 * torch.eye(
-        n, dtype=x.dtype
-    )  # noqa: E731
+    def dist(x, y):
+        return torch.sqrt(torch.cdist(x, y).pow(2) + 1e-4) + 9 * torch.eye(n, dtype=x.dtype)
+
     d0, j0 = dist(e0, e1).min(1)
     d1 = dist(e1, e0).min(1).values
     push = dec.cross.clone().fill_diagonal_(0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from losses_testkit import NONCONTRASTIVE, make_views
 
 from gradparadigm.losses import LOSS_NAMES, build_loss
+
+from losses_testkit import NONCONTRASTIVE, make_views
 
 VARIANTS = (
     [(name, {}) for name in LOSS_NAMES]

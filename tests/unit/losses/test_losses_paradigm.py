@@ -10,12 +10,13 @@ import math
 import numpy as np
 import pytest
 import torch
-from losses_testkit import cosine_gaps, sphere_grad, splitting_margin, unit_views
 
 from gradparadigm.losses import build_loss, closed_form_components, paradigm_gradient, resolve_hparams
 from gradparadigm.losses.base import HparamError
 from gradparadigm.losses.geometry import hardest_negative, tangent_project
 from gradparadigm.losses.paradigm_parts import PARTS, part_values
+
+from losses_testkit import cosine_gaps, sphere_grad, splitting_margin, unit_views
 
 TOL = {"rtol": 1e-9, "atol": 1e-12}  # float64
 GD = [{"kind": "margin"}, {"kind": "soft", "tau": 0.2}, {"kind": "none"}]

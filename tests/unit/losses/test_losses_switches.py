@@ -11,6 +11,10 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
+from gradparadigm.losses import build_loss, closed_form_components, measure_gradient_components
+from gradparadigm.losses.geometry import hardest_negative, normalize, normalize_pair
+
 from losses_testkit import (
     NONCONTRASTIVE,
     PROPERTY,
@@ -21,9 +25,6 @@ from losses_testkit import (
     same_view_gaps,
     splitting_margin,
 )
-
-from gradparadigm.losses import build_loss, closed_form_components, measure_gradient_components
-from gradparadigm.losses.geometry import hardest_negative, normalize, normalize_pair
 
 TAUS_FALLING = (2.0, 0.5, 0.1, 0.03)
 

@@ -7,13 +7,11 @@ import json
 from pathlib import Path
 
 import yaml
+from reporting_testkit import ON, STUDY_CONFIG, make_study
 
 from gradparadigm.config import validate_config
-from gradparadigm.reporting.study import (ablation_sets, describe_study, ori_mod_pairs, switch_role,
-                                          variant_order)
+from gradparadigm.reporting.study import ablation_sets, describe_study, ori_mod_pairs, switch_role, variant_order
 from gradparadigm.training.settings import resolve_run_settings
-
-from reporting_testkit import ON, STUDY_CONFIG, make_study
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from gradparadigm.training.settings import AugmentSettings, TrainSettings
+
 from training_testkit import FAST, sentences
 
 

@@ -20,6 +20,7 @@ from gradparadigm.errors import ConfigError
 from gradparadigm.losses import build_loss, paradigm_gradient
 from gradparadigm.losses.paradigm import anchor_gradient
 from gradparadigm.training.settings import loss_code_files, resolve_run_settings, training_code_version
+
 from training_testkit import FAST
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from gradparadigm.errors import ConfigError
+
 from training_testkit import FAST
 
 PARTS = {"gd": {"kind": "soft", "tau": 0.1}, "weight": {"kind": "hardest"}, "ratio": {"kind": "arccon"}}

@@ -12,8 +12,8 @@ from gradparadigm.data.transfer_tasks import (
     parse_binary,
     parse_mrpc,
     parse_sst2,
-    parse_trec,
     parse_transfer_tasks,
+    parse_trec,
 )
 from gradparadigm.errors import DataFormatError
 

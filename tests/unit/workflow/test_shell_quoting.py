@@ -2,16 +2,16 @@
 
 Each hostile value holds a single and a double quote, `$(...)`, backticks, spaces, `;` and a newline.
 The real Snakefile runs the fetch rules with it (a copy of the data mirror in a hostile folder, a
-corpus file there, and file:// URLs to both), and the test checks that the path arrived intact in the job and that no embedded
-command ran.
+corpus file there, and file:// URLs to both), and the test checks that the path arrived intact in
+the job and that no embedded command ran.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import shlex
+import shutil
 import subprocess
 import sys
 import tarfile
