@@ -71,6 +71,7 @@ rule tables:
         rules.aggregate.output.ablation,
         rules.aggregate.output.transfer,
         rules.aggregate.output.provenance,
+        rules.aggregate.output.cost,
 
 
 rule figures:

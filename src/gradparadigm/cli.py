@@ -247,7 +247,7 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     from gradparadigm.reporting.aggregate import aggregate
 
     study = _json_arg(args.study, "--study") if args.study else None
-    aggregate(study, args.sts, args.transfer, args.train_logs, args.out_dir, args.figures_dir)
+    aggregate(study, args.sts, args.transfer, args.train_logs, args.out_dir, args.figures_dir, args.benchmarks)
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -442,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="writes {sts,ori_vs_mod,ablation,provenance[,transfer]}.{md,tex,csv,html}")
     p.add_argument("--figures-dir", type=Path, default=None,
                    help="writes {figure1_ori_vs_mod,ablation,training_curves_<model>}.{png,pdf}")
+    p.add_argument("--benchmarks", type=Path, default=None,
+                   help="Snakemake's benchmark folder (results/benchmarks): writes the cost table, cost.*")
     p.set_defaults(func=cmd_aggregate)
     p = sub.add_parser("simulate", help="the GD, W and R simulations over angle grids (tables and figures)")
     p.add_argument("--settings", required=True,

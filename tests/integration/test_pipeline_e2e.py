@@ -103,7 +103,7 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env, tiny_simulatio
     assert built.returncode == 0, built.stderr[-3000:]
     page = report.read_text(encoding="utf-8")
     tables = [f"results/tables/{name}{ext}" for ext in (".html", ".md", ".tex", ".csv")
-              for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance")]
+              for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance", "cost")]
     tables += ["results/tables/sts_long.csv", "results/tables/transfer_long.csv"]
     figures = [f"results/figures/{name}.{ext}" for ext in ("png", "pdf")
                for name in ("figure1_ori_vs_mod", "ablation", "training_curves_tiny")]

@@ -30,6 +30,7 @@ rule aggregate:
             else []
         ),
         provenance=table_outputs("provenance", "provenance"),
+        cost=table_outputs("cost", "cost"),
         figure_ori_vs_mod=figure_outputs(
             "figure1_ori_vs_mod", "figure_ori_vs_mod", "ori vs mod"
         ),
@@ -54,7 +55,8 @@ rule aggregate:
     shell:
         "python -m gradparadigm aggregate --study {params.study:q} "
         "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
-        "--out-dir {params.tables:q} --figures-dir {params.figures:q} 2> {log:q}"
+        "--out-dir {params.tables:q} --figures-dir {params.figures:q} "
+        "--benchmarks results/benchmarks 2> {log:q}"
 
 
 # The tables and figures of one part of the study (config `parts`), built by `part_<name>`, so
@@ -79,4 +81,5 @@ rule aggregate_part:
     shell:
         "python -m gradparadigm aggregate --study {params.study:q} "
         "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
-        "--out-dir {output:q}/tables --figures-dir {output:q}/figures 2> {log:q}"
+        "--out-dir {output:q}/tables --figures-dir {output:q}/figures "
+        "--benchmarks results/benchmarks 2> {log:q}"

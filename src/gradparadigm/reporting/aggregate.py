@@ -21,6 +21,7 @@ from gradparadigm.data.sts import STS_TASKS
 from gradparadigm.data.transfer_tasks import TRANSFER_TASKS
 from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.comparisons import ablation_table, ori_vs_mod_table
+from gradparadigm.reporting.cost import cost_table
 from gradparadigm.reporting.provenance_table import provenance_table
 from gradparadigm.reporting.results import load_sts, load_transfer, run_identity
 from gradparadigm.reporting.study import study_from_results, validate_study
@@ -44,8 +45,9 @@ def check_in_study(paths: Iterable[Path], study: Mapping[str, Any]) -> None:
 
 
 def aggregate(study: Mapping[str, Any] | None, sts: list[Path], transfer: list[Path], train_logs: list[Path],
-              out_dir: Path, figures_dir: Path | None = None) -> list[Path]:
-    """Write every table (and figure); returns the files written."""
+              out_dir: Path, figures_dir: Path | None = None, benchmarks_dir: Path | None = None) -> list[Path]:
+    """Write every table (and figure; the cost table from ``benchmarks_dir``, when given, counting
+    the per-run rules of these results' runs only); returns the files written."""
     sts, transfer, train_logs = list(map(Path, sts)), list(map(Path, transfer)), list(map(Path, train_logs))
     everything = [*sts, *transfer, *train_logs]
     if study is None:
@@ -66,6 +68,9 @@ def aggregate(study: Mapping[str, Any] | None, sts: list[Path], transfer: list[P
         tables["transfer"] = transfer_table(transfer_scores, study)
         metas += list(transfer_scores.meta.values())
     tables["provenance"] = provenance_table(metas)
+    if benchmarks_dir is not None:
+        runs = {(r.model, r.variant, r.seed) for r in map(run_identity, [*sts, *transfer])}
+        tables["cost"] = cost_table(Path(benchmarks_dir), runs)
     for name, table in tables.items():
         write_table(table, out_dir / name)
         written += [out_dir / f"{name}{ext}" for ext in (".md", ".tex", ".csv", ".html")]
