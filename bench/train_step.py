@@ -11,11 +11,21 @@ max-length-32 run). ``--random-shape`` builds a randomly initialised BERT of tha
 download is needed. Precision follows the trainer: ``auto`` = bf16 autocast + TF32 on CUDA, fp32 on
 CPU. Reports the median (and inter-quartile range) over ``--steps`` timed steps after ``--warmup``
 steps, as a Markdown table.
+
+Also reports the model FLOPs of a step (6 × the transformer's matmul parameters × tokens, plus
+attention scores: forward 2, backward 4 FLOPs per multiply-add) and the achieved FLOP/s; with
+``--peak-tflops`` (or a known GPU: H100, H200, A100) the MFU; with ``--project-sentences`` the
+hours of one run of that many sentences (one epoch, the paper's 1M); with ``--grid-config`` the
+hours of every trained run of that study config at this speed. ``--compile`` wraps the encoder in
+``torch.compile`` (compilation is excluded from the timing: it happens in the warm-up steps).
+``--json PATH`` writes every figure as JSON. The GPU check (``bench/gpu_check.sh``) runs this on
+a BERT-base-shaped encoder at batch 128, length 32, eager and compiled.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import resource
 import statistics
@@ -50,6 +60,62 @@ def load_encoder(args):
     return AutoModel.from_pretrained(resolve_model_source(args.model), dtype=torch.float32), args.model
 
 
+# dense bf16 tensor-core peaks (TFLOP/s) of the GPUs this is likely to meet (vendor data sheets, SXM)
+PEAK_BF16_TFLOPS = {"H200": 989.4, "H100": 989.4, "A100": 312.0, "L40S": 362.05, "A10": 125.0}
+
+
+def step_flops(config, rows: int, length: int) -> float:
+    """Training FLOPs of one step of a BERT-style encoder on ``rows`` sequences of ``length`` tokens."""
+    d, layers, ffn = config.hidden_size, config.num_hidden_layers, config.intermediate_size
+    matmul_params = layers * (4 * d * d + 2 * d * ffn)  # Q, K, V, output projection; the two FFN layers
+    tokens = rows * length
+    attention = layers * 2 * 2 * rows * length * length * d  # QK^T and AV: 2 FLOPs per multiply-add
+    return 3 * (2 * matmul_params * tokens + attention)  # backward = 2 x forward
+
+
+def peak_tflops(device: torch.device, given: float | None) -> float | None:
+    if given:
+        return given
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((tflops for key, tflops in PEAK_BF16_TFLOPS.items() if key in name), None)
+
+
+def grid_runs(path: str) -> list[dict]:
+    """Every trained run (model, variant, seed) of a study config, with its resolved settings."""
+    import yaml
+
+    from gradparadigm.config import validate_config
+    from gradparadigm.training.settings import resolve_run_settings
+
+    config = validate_config(yaml.safe_load(open(path, encoding="utf-8")))
+    runs = []
+    for model in config["models"]:
+        for variant in config["variants"]:
+            run = resolve_run_settings(config, model, variant)
+            if run is not None:
+                runs += [{"model": model, "variant": variant, "seed": seed, **run} for seed in config["seeds"]]
+    return runs
+
+
+def projections(args, seconds_per_step: float) -> dict:
+    out = {}
+    if args.project_sentences:
+        steps = args.project_sentences / args.batch
+        out["one_run"] = {"sentences": args.project_sentences, "steps": round(steps),
+                          "hours": steps * seconds_per_step / 3600}
+    if args.grid_config:
+        runs = grid_runs(args.grid_config)
+        sentences = args.project_sentences or 1_000_000
+        # time per sentence measured at this batch and length; runs at another batch size are scaled
+        # by their sentence count (a first-order estimate: larger batches run somewhat faster per row)
+        hours = len(runs) * sentences / args.batch * seconds_per_step / 3600
+        out["grid"] = {"config": args.grid_config, "trained_runs": len(runs), "sentences_per_run": sentences,
+                       "hours": hours}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
@@ -66,6 +132,11 @@ def main() -> None:
     parser.add_argument("--head", default="auto")
     parser.add_argument("--no-freeze", action="store_true", help="train the embedding layer too")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the device's peak, for the MFU")
+    parser.add_argument("--project-sentences", type=int, default=None, help="hours of one run of N sentences")
+    parser.add_argument("--grid-config", default=None, help="hours of every trained run of this study config")
+    parser.add_argument("--json", default=None, help="write the figures here as JSON")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -79,7 +150,10 @@ def main() -> None:
     settings = TrainSettings(batch_size=args.batch, max_length=args.length, head=args.head,
                              freeze_embeddings=not args.no_freeze)
     head = resolve_head(settings.head, "cls", encoder.config.model_type)
-    model = ContrastiveModel(encoder, "cls", build_head(head, encoder.config.hidden_size, settings.head_init_std))
+    config = encoder.config
+    if args.compile:
+        encoder = torch.compile(encoder)
+    model = ContrastiveModel(encoder, "cls", build_head(head, config.hidden_size, settings.head_init_std))
     if settings.freeze_embeddings:
         freeze_embeddings(encoder)
     model.to(device).train()
@@ -90,11 +164,11 @@ def main() -> None:
 
     generator = torch.Generator().manual_seed(0)
     rows = 2 * args.batch
-    batch = {"input_ids": torch.randint(1000, encoder.config.vocab_size, (rows, args.length), generator=generator),
+    batch = {"input_ids": torch.randint(1000, config.vocab_size, (rows, args.length), generator=generator),
              "attention_mask": torch.ones(rows, args.length, dtype=torch.long)}
     batch["input_ids"][:, 0] = 101  # [CLS]
     batch["input_ids"][:, -1] = 102  # [SEP]
-    if encoder.config.model_type == "bert":
+    if config.model_type == "bert":
         batch["token_type_ids"] = torch.zeros_like(batch["input_ids"])
     batch = {k: v.to(device) for k, v in batch.items()}
     if device.type == "cuda":
@@ -123,10 +197,26 @@ def main() -> None:
         where = f"{cpu}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
     print(f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
           f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n")
-    print("| model | batch (rows) | length | s/step (IQR) | sentences/s |")
-    print("|---|---|---|---|---|")
-    print(f"| {label} | {args.batch} ({rows}) | {args.length} | {median:.3f} ({q3 - q1:.3f}) | "
-          f"{args.batch / median:.1f} |")
+    flops = step_flops(config, rows, args.length)
+    peak = peak_tflops(device, args.peak_tflops)
+    achieved = flops / median / 1e12
+    mfu = achieved / peak if peak else None
+    print("| model | batch (rows) | length | s/step (IQR) | steps/s | sentences/s | TFLOP/step | TFLOP/s | MFU |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {label}{' (compiled)' if args.compile else ''} | {args.batch} ({rows}) | {args.length} | "
+          f"{median:.4f} ({q3 - q1:.4f}) | {1 / median:.2f} | {args.batch / median:.1f} | {flops / 1e12:.3f} | "
+          f"{achieved:.2f} | {f'{mfu:.1%}' if mfu is not None else '–'} |")
+    projected = projections(args, median)
+    for key, value in projected.items():
+        print(f"\nprojection ({key}): {json.dumps(value)}")
+    if args.json:
+        record = {"model": label, "compiled": args.compile, "device": str(device), "where": where, "bf16": bf16,
+                  "loss": args.loss, "batch": args.batch, "length": args.length, "seconds_per_step": median,
+                  "iqr": q3 - q1, "steps_per_second": 1 / median, "sentences_per_second": args.batch / median,
+                  "flops_per_step": flops, "tflops_achieved": achieved, "peak_tflops": peak, "mfu": mfu,
+                  "projections": projected}
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(record, handle, indent=2)
 
 
 if __name__ == "__main__":
