@@ -3,6 +3,7 @@
     PYTHONPATH=src python bench/train_step.py --random-shape minilm-l6 --batch 64 --device cpu
     PYTHONPATH=src python bench/train_step.py --random-shape bert-base --batch 128 --device cuda  # bf16 autocast
     PYTHONPATH=src python bench/train_step.py --model packaged:all-MiniLM-L6-v2 --batch 64
+    PYTHONPATH=src python bench/train_step.py --random-shape minilm-l6 --batch 64 --dynamics  # + re-score
 
 Times exactly what the trainer runs per step (:func:`gradparadigm.training.trainer.training_step`:
 both views in one forward pass with dropout, the head, the loss, backward, AdamW, scheduler), on
@@ -10,7 +11,9 @@ random token ids of a fixed ``--length`` (every row padded to the limit: the wor
 max-length-32 run). ``--random-shape`` builds a randomly initialised BERT of that shape, so no
 download is needed. Precision follows the trainer: ``auto`` = bf16 autocast + TF32 on CUDA, fp32 on
 CPU. Reports the median (and inter-quartile range) over ``--steps`` timed steps after ``--warmup``
-steps, as a Markdown table.
+steps, as a Markdown table. ``--dynamics`` also times what a logged step adds when ``train.dynamics``
+is on (:func:`~gradparadigm.training.trainer.rescore` of the batch with the step's dropout masks and
+:func:`~gradparadigm.training.dynamics.step_dynamics`), separately from the step.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import torch
 
 from gradparadigm.encoder import choose_device, resolve_model_source
 from gradparadigm.losses import LOSS_NAMES, build_loss
+from gradparadigm.training.dynamics import step_dynamics
 from gradparadigm.training.head import build_head, resolve_head
 from gradparadigm.training.settings import TrainSettings
 from gradparadigm.training.trainer import (
@@ -32,12 +36,14 @@ from gradparadigm.training.trainer import (
     build_optimizer,
     freeze_embeddings,
     linear_schedule,
+    rescore,
     training_step,
 )
 
 SHAPES = {  # BertConfig kwargs; vocabulary of bert-base-uncased
     "bert-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
     "minilm-l6": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
+    "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},  # the tests'
 }
 
 
@@ -66,6 +72,7 @@ def main() -> None:
     parser.add_argument("--head", default="auto")
     parser.add_argument("--no-freeze", action="store_true", help="train the embedding layer too")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--dynamics", action="store_true", help="also time the post-step re-score of a logged step")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -100,17 +107,23 @@ def main() -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    seconds = []
+    def synchronize() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    seconds, extra = [], []
     for i in range(total):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize()
         start = time.perf_counter()
-        training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
-                      loss_name=args.loss)  # returns after a host sync (loss and norm are read)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        result = training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
+                               loss_name=args.loss, keep_rng=args.dynamics)  # ends with a host sync
+        synchronize()
+        stepped = time.perf_counter()
+        if args.dynamics:
+            step_dynamics(result.z0, result.z1, *rescore(model, batch, result.rng, bf16=bf16))  # .item(): a sync
         if i >= args.warmup:
-            seconds.append(time.perf_counter() - start)
+            seconds.append(stepped - start)
+            extra.append(time.perf_counter() - stepped)
 
     median = statistics.median(seconds)
     q1, _, q3 = statistics.quantiles(seconds, n=4) if len(seconds) > 1 else (median, median, median)
@@ -122,10 +135,13 @@ def main() -> None:
         where = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
     print(f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
           f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n")
-    print("| model | batch (rows) | length | s/step (IQR) | sentences/s |")
-    print("|---|---|---|---|---|")
-    print(f"| {label} | {args.batch} ({rows}) | {args.length} | {median:.3f} ({q3 - q1:.3f}) | "
-          f"{args.batch / median:.1f} |")
+    dynamics = statistics.median(extra)
+    columns = " dynamics s/logged step |" if args.dynamics else ""
+    print("| model | batch (rows) | length | s/step (IQR) | sentences/s |" + columns)
+    print("|---|---|---|---|---|" + ("---|" if args.dynamics else ""))
+    cell = f" {dynamics:.4f} ({dynamics / median:.0%} of a step) |" if args.dynamics else ""
+    print(f"| {label} | {args.batch} ({rows}) | {args.length} | {median:.4f} ({q3 - q1:.4f}) | "
+          f"{args.batch / median:.1f} |" + cell)
 
 
 if __name__ == "__main__":
