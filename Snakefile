@@ -17,6 +17,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/statistics.smk"
 
 
 # Everything: the tables and figures, and every run's results, so that a deleted sts.json or
@@ -48,6 +49,12 @@ rule evaluate:
 rule train_all:
     input:
         trained_model_dirs(),
+
+
+# `snakemake --cores N statistics`: the official statistics of every run's encoder (not in `all`).
+rule statistics:
+    input:
+        statistics_results(),
 
 
 # `snakemake --cores N tables` / `... figures`: the aggregate job's tables (results/tables/) or

@@ -36,7 +36,8 @@ from gradparadigm.losses.geometry import hardest_negative
 DYNAMICS_KEYS = ("closer_frac", "d_pos", "d_hard", "d_gap")
 
 
-def _cuda_devices(device: torch.device) -> list[int]:
+def cuda_devices(device: torch.device) -> list[int]:
+    """The CUDA device index a run on ``device`` draws from (``[]`` on CPU), for ``fork_rng``."""
     if device.type != "cuda":
         return []
     return [device.index if device.index is not None else torch.cuda.current_device()]
@@ -45,7 +46,7 @@ def _cuda_devices(device: torch.device) -> list[int]:
 def capture_rng(device: torch.device) -> dict[str, Any]:
     """The RNG states a forward pass on ``device`` draws dropout from (CPU, and the CUDA device)."""
     states: dict[str, Any] = {"cpu": torch.get_rng_state()}
-    for index in _cuda_devices(device):
+    for index in cuda_devices(device):
         states["cuda"] = (index, torch.cuda.get_rng_state(index))
     return states
 

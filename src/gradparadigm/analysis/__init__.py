@@ -1,0 +1,1 @@
+"""The paper's analysis instruments: simulations of the gradient components over angle grids."""
