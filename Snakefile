@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/simulate.smk"
+include: "workflow/rules/statistics.smk"
 
 
 # Run where Snakemake runs, never as cluster jobs: the downloads (compute nodes often have no
@@ -60,6 +61,12 @@ rule evaluate:
 rule train_all:
     input:
         trained_model_dirs(),
+
+
+# `snakemake --cores N statistics`: the official statistics of every run's encoder (not in `all`).
+rule statistics:
+    input:
+        statistics_results(),
 
 
 # `snakemake --cores N tables` / `... figures`: the aggregate job's tables (results/tables/) or

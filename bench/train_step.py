@@ -3,6 +3,7 @@
     PYTHONPATH=src python bench/train_step.py --random-shape minilm-l6 --batch 64 --device cpu
     PYTHONPATH=src python bench/train_step.py --random-shape bert-base --batch 128 --device cuda  # bf16 autocast
     PYTHONPATH=src python bench/train_step.py --model packaged:all-MiniLM-L6-v2 --batch 64
+    PYTHONPATH=src python bench/train_step.py --random-shape minilm-l6 --batch 64 --dynamics  # + re-score
 
 Times exactly what the trainer runs per step (:func:`gradparadigm.training.trainer.training_step`:
 both views in one forward pass with dropout, the head, the loss, backward, AdamW, scheduler), on
@@ -20,6 +21,10 @@ hours of every trained run of that study config at this speed. ``--compile`` wra
 ``torch.compile`` (compilation is excluded from the timing: it happens in the warm-up steps).
 ``--json PATH`` writes every figure as JSON. The GPU check (``bench/gpu_check.sh``) runs this on
 a BERT-base-shaped encoder at batch 128, length 32, eager and compiled.
+
+``--dynamics`` also times what a logged step adds when ``train.dynamics``
+is on (:func:`~gradparadigm.training.trainer.rescore` of the batch with the step's dropout masks and
+:func:`~gradparadigm.training.dynamics.step_dynamics`), separately from the step.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import torch
 
 from gradparadigm.encoder import choose_device, resolve_model_source
 from gradparadigm.losses import LOSS_NAMES, build_loss
+from gradparadigm.training.dynamics import step_dynamics
 from gradparadigm.training.head import build_head, resolve_head
 from gradparadigm.training.settings import TrainSettings
 from gradparadigm.training.trainer import (
@@ -42,12 +48,14 @@ from gradparadigm.training.trainer import (
     build_optimizer,
     freeze_embeddings,
     linear_schedule,
+    rescore,
     training_step,
 )
 
 SHAPES = {  # BertConfig kwargs; vocabulary of bert-base-uncased
     "bert-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
     "minilm-l6": {"hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536},
+    "tiny": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64},  # the tests'
 }
 
 
@@ -137,6 +145,7 @@ def main() -> None:
     parser.add_argument("--project-sentences", type=int, default=None, help="hours of one run of N sentences")
     parser.add_argument("--grid-config", default=None, help="hours of every trained run of this study config")
     parser.add_argument("--json", default=None, help="write the figures here as JSON")
+    parser.add_argument("--dynamics", action="store_true", help="also time the post-step re-score of a logged step")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -151,11 +160,11 @@ def main() -> None:
                              freeze_embeddings=not args.no_freeze)
     head = resolve_head(settings.head, "cls", encoder.config.model_type)
     config = encoder.config
+    if settings.freeze_embeddings:
+        freeze_embeddings(encoder)
     if args.compile:
         encoder = torch.compile(encoder)
     model = ContrastiveModel(encoder, "cls", build_head(head, config.hidden_size, settings.head_init_std))
-    if settings.freeze_embeddings:
-        freeze_embeddings(encoder)
     model.to(device).train()
     optimizer = build_optimizer(model, settings, device)
     total = args.warmup + args.steps
@@ -174,17 +183,23 @@ def main() -> None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    seconds = []
+    def synchronize() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    seconds, extra = [], []
     for i in range(total):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize()
         start = time.perf_counter()
-        training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
-                      loss_name=args.loss)  # returns after a host sync (loss and norm are read)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        result = training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
+                               loss_name=args.loss, keep_rng=args.dynamics)  # ends with a host sync
+        synchronize()
+        stepped = time.perf_counter()
+        if args.dynamics:
+            step_dynamics(result.z0, result.z1, *rescore(model, batch, result.rng, bf16=bf16))  # .item(): a sync
         if i >= args.warmup:
-            seconds.append(time.perf_counter() - start)
+            seconds.append(stepped - start)
+            extra.append(time.perf_counter() - stepped)
 
     median = statistics.median(seconds)
     q1, _, q3 = statistics.quantiles(seconds, n=4) if len(seconds) > 1 else (median, median, median)
@@ -201,11 +216,15 @@ def main() -> None:
     peak = peak_tflops(device, args.peak_tflops)
     achieved = flops / median / 1e12
     mfu = achieved / peak if peak else None
-    print("| model | batch (rows) | length | s/step (IQR) | steps/s | sentences/s | TFLOP/step | TFLOP/s | MFU |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    dynamics = statistics.median(extra) if args.dynamics else None
+    columns = " dynamics s/logged step |" if args.dynamics else ""
+    print("| model | batch (rows) | length | s/step (IQR) | steps/s | sentences/s | TFLOP/step | TFLOP/s | MFU |"
+          + columns)
+    print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.dynamics else ""))
+    cell = f" {dynamics:.4f} ({dynamics / median:.0%} of a step) |" if args.dynamics else ""
     print(f"| {label}{' (compiled)' if args.compile else ''} | {args.batch} ({rows}) | {args.length} | "
           f"{median:.4f} ({q3 - q1:.4f}) | {1 / median:.2f} | {args.batch / median:.1f} | {flops / 1e12:.3f} | "
-          f"{achieved:.2f} | {f'{mfu:.1%}' if mfu is not None else '–'} |")
+          f"{achieved:.2f} | {f'{mfu:.1%}' if mfu is not None else '–'} |" + cell)
     projected = projections(args, median)
     for key, value in projected.items():
         print(f"\nprojection ({key}): {json.dumps(value)}")
@@ -214,7 +233,7 @@ def main() -> None:
                   "loss": args.loss, "batch": args.batch, "length": args.length, "seconds_per_step": median,
                   "iqr": q3 - q1, "steps_per_second": 1 / median, "sentences_per_second": args.batch / median,
                   "flops_per_step": flops, "tflops_achieved": achieved, "peak_tflops": peak, "mfu": mfu,
-                  "projections": projected}
+                  "dynamics_seconds_per_logged_step": dynamics, "projections": projected}
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2)
 

@@ -49,6 +49,17 @@ positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
 
 
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a temperature)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
 def unit_float(text: str) -> float:
     """A number in [0, 1] (a rate)."""
     try:
@@ -257,6 +268,29 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     log.info("simulations done: %s", ", ".join(f"{k} {v:.1f} s" for k, v in record["seconds"].items()))
 
 
+def cmd_statistics(args: argparse.Namespace) -> None:
+    from gradparadigm.analysis.encoder_statistics import encoder_statistics
+    from gradparadigm.encoder import choose_device
+    from gradparadigm.fileio import remove_stale_temporaries, write_json_atomic
+    from gradparadigm.provenance import environment_info
+
+    device = choose_device(args.device, where="eval.device / --device")  # fail before anything loads
+    remove_stale_temporaries(args.out)
+    _quiet_hub_progress()
+    result = encoder_statistics(args.model, args.corpus, n_sentences=args.n_sentences, batch_size=args.batch_size,
+                                max_length=args.max_length, seed=args.seed, pooler=args.pooler, taus=args.taus,
+                                margins=args.margins, loss_args=_json_arg(args.loss_args, "--loss-args"),
+                                device=str(device))
+    result["meta"] = {**_meta(args.meta), **environment_info(device)}
+    write_json_atomic(args.out, result)
+    first = result["by_margin"][0]
+    log.info("statistics of %s (%d sentences, %.1f s): pos %.3f, neg %.3f, hardest %.3f, align %.3f, uniform %.3f; "
+             "m=%g: %.0f%% masked, R arccon/met/mat %s", args.model, result["sample"]["n_sentences"],
+             result["settings"]["seconds"], result["pos_cos"], result["neg_cos_mean"], result["neg_cos_hardest"],
+             result["alignment"], result["uniformity"], first["m"], 100 * (first["masked_frac"] or 0),
+             "/".join("-" if v is None else f"{v:.3f}" for v in first["ratio"].values()))
+
+
 def _json_arg(text: str | None, flag: str) -> dict:
     """A JSON object given inline or as ``@file``."""
     import json
@@ -328,6 +362,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gradparadigm.analysis.encoder_statistics import DEFAULT_MARGINS, DEFAULT_TAUS
     from gradparadigm.data.fetch import SENTEVAL_URL, WIKI1M_URL
     from gradparadigm.data.sts import STS_TASKS
     from gradparadigm.data.transfer_tasks import TRANSFER_TASKS
@@ -452,6 +487,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures-dir", type=Path, default=None,
                    help="writes simulation_{gd,weight,ratio}.{png,pdf}")
     p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("statistics", help="the official statistics.py quantities of one encoder on a seeded corpus "
+                                          "sample (cosines, alignment, uniformity, W share, dynamic R)")
+    p.add_argument("--model", required=True, help="the encoder: a trained model folder, packaged:NAME or a hub id")
+    p.add_argument("--corpus", required=True, type=Path, help="the training corpus (one sentence per line)")
+    p.add_argument("--out", required=True, type=Path, help="statistics.json")
+    p.add_argument("--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls")
+    p.add_argument("--n-sentences", type=positive_int, default=1024, help="sentences sampled (full batches are used)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="the training batch size (in-batch negatives)")
+    p.add_argument("--max-length", type=positive_int, default=32, help="tokens per sentence (the training max length)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="draws the sample and the dropout masks")
+    p.add_argument("--taus", type=positive_float, nargs="+", default=list(DEFAULT_TAUS),
+                   help="temperatures of the hardest negative's share of W")
+    p.add_argument("--margins", type=float, nargs="+", default=list(DEFAULT_MARGINS),
+                   help="official mask: anchors with gap s_ii - max_j s_ij below m")
+    p.add_argument("--loss-args", default=None,
+                   help='JSON object (or @file) of the ratio losses\' hyperparameters, e.g. {"arccon": {"u": 0.2}}')
+    p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch threads")
+    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+    p.set_defaults(func=cmd_statistics)
+
     for p in sub.choices.values():  # --debug after the subcommand, too
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser

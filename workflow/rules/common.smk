@@ -233,6 +233,34 @@ def eval_args(wildcards):
     return " ".join(args)
 
 
+def statistics_args(wildcards):
+    """The arguments of `gradparadigm statistics` for one run: the encoder eval rules load, its
+    training batch size and max length (for an untrained baseline: the model's train settings),
+    the config's `statistics` sample and grids, eval.device, the run's labels."""
+    model, variant = wildcards.model, wildcards.variant
+    if is_trained(variant):
+        train = RUNS[(model, variant)]["train"]
+    else:
+        train = {**config["train"], **(MODELS[model].get("train") or {})}
+    settings = config["statistics"]
+    args = [
+        f"--model {shlex.quote(eval_model_source(wildcards))}",
+        f"--pooler {VARIANTS[variant]['pooler']}",
+        f"--batch-size {train['batch_size']} --max-length {train['max_length']}",
+        f"--n-sentences {settings['n_sentences']} --seed {settings['seed']}",
+        "--taus " + " ".join(map(str, settings["taus"])),
+        "--margins " + " ".join(map(str, settings["margins"])),
+        f"--device {config['eval']['device']}",
+        f"--meta model={model} variant={variant} seed={wildcards.seed}",
+    ]
+    return " ".join(args)
+
+
+def statistics_results(runs=None):
+    """statistics.json of the runs (default: all)."""
+    return [f"{run}/statistics.json" for run in run_dirs(runs)]
+
+
 # --- training --------------------------------------------------------------------------------
 
 

@@ -5,8 +5,8 @@
   untrained baselines as dashed horizontal lines.
 * ``ablation``: mod, no GD, no W, no R bars per family, one panel per model.
 * ``training_curves_<model>``: the paradigm's diagnostics from the runs' ``train_log.jsonl``
-  (positive and hardest-negative cosine, gap, GD/W/R as measured) and the STS-B dev score against
-  the step; one line per variant (mean over seeds).
+  (positive and hardest-negative cosine, gap, GD/W/R as measured, the post-step dynamics) and the
+  STS-B dev score against the step; one line per variant (mean over seeds).
 
 A figure without data still gets written, with a note in place of the plot, so the workflow's
 outputs always exist. Figures are built on :class:`matplotlib.figure.Figure` (no pyplot state) and
@@ -168,8 +168,9 @@ def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: 
                            prefix: str | Path) -> list[Path]:
     """One panel per diagnostic, one line per variant (mean over seeds) of ``model``'s runs."""
     quantities = [*TRAIN_QUANTITIES, *EVAL_QUANTITIES]
-    fig = Figure(figsize=(16, 7), layout="constrained")
-    axes = list(fig.subplots(2, 4).flat)
+    rows = math.ceil((len(quantities) + 1) / 4)  # one panel per quantity, one for the legend
+    fig = Figure(figsize=(16, 3.5 * rows), layout="constrained")
+    axes = list(fig.subplots(rows, 4).flat)
     fig.suptitle(f"Training diagnostics of {model}: mean over seeds per variant", fontsize=11)
     curves = mean_curves(logs[logs["model"] == model]) if len(logs) else pd.DataFrame()
     variants = [v for v in variant_order(study) if len(curves) and v in set(curves["variant"])]
@@ -198,8 +199,9 @@ def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: 
             ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
+    for ax in axes[len(quantities):]:
+        ax.axis("off")
     legend_ax = axes[len(quantities)]
-    legend_ax.axis("off")
     if handles:
         legend_ax.legend(handles=list(handles.values()), loc="center", fontsize=8, title="variant")
     else:

@@ -3,7 +3,8 @@
 Each file's run identity comes from its path (``.../{model}/{variant}/seed~{seed}/train_log.jsonl``);
 two files of one run are an error naming both. Every line must be a JSON object with ``type``
 ``train`` or ``eval`` and an integer ``step``; the quantities read are numbers or null (null, e.g.
-``r_effective`` when no anchor qualified, becomes NaN). A malformed line raises
+``r_effective`` when no anchor qualified, becomes NaN); a quantity a record lacks (the post-step
+dynamics in logs written before they existed, or with ``train.dynamics: false``) is skipped. A malformed line raises
 :class:`~gradparadigm.errors.DataFormatError` with the file and line number.
 """
 
@@ -19,13 +20,18 @@ import pandas as pd
 from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.results import check_unique
 
-TRAIN_QUANTITIES = ("pos_cos", "neg_cos_hardest", "gap", "gd_active_frac", "w_hardest_share", "r_effective")
+TRAIN_QUANTITIES = ("pos_cos", "neg_cos_hardest", "gap", "gd_active_frac", "w_hardest_share", "r_effective",
+                    "closer_frac", "d_pos", "d_hard", "d_gap")  # the last four: post-step dynamics (newer logs)
 EVAL_QUANTITIES = ("stsb_dev_spearman",)
 QUANTITIES = {"train": TRAIN_QUANTITIES, "eval": EVAL_QUANTITIES}
 QUANTITY_LABELS = {"pos_cos": "positive cosine", "neg_cos_hardest": "hardest negative cosine",
                    "gap": "gap (positive − hardest negative)",
                    "gd_active_frac": "GD: share of active anchors",
                    "w_hardest_share": "W: hardest negative's share", "r_effective": "R: effective ratio",
+                   "closer_frac": "step: share of positives moved closer",
+                   "d_pos": "step: change of positive cosine",
+                   "d_hard": "step: change of hardest negative cosine",
+                   "d_gap": "step: change of gap",
                    "stsb_dev_spearman": "STS-B dev Spearman x100"}
 COLUMNS = ["model", "variant", "seed", "quantity", "step", "value"]
 

@@ -8,6 +8,7 @@ Modules (importable without Snakemake):
   ``build_views``, ``load_views``, the augmentations ``delete_words`` / ``shuffle_tokens``;
 * :mod:`.head`: the training-only MLP heads (``linear``, ``tanh_linear``, ``simcse``);
 * :mod:`.diagnostics`: the batch statistics logged while training (method.md §8);
+* :mod:`.dynamics`: how one optimiser step moved the batch's similarities (re-scored, same dropout);
 * :mod:`.checkpoint`: resumable checkpoints with every RNG state;
 * :mod:`.trainer`: ``train(...)``, the loop; ``training_step`` (also used by ``bench/train_step.py``);
 * :mod:`.export`: the best checkpoint as a sentence-transformers folder.

@@ -81,6 +81,8 @@ class TrainSettings:
     * ``epochs`` 1, ``max_steps`` None (= the epochs); when set, ``max_steps`` wins, as in HF's Trainer.
     * ``eval_steps``: STS-B dev every so many steps (and at the last step); the best is kept.
     * ``log_steps``: diagnostics every so many steps. ``checkpoint_steps``: resumable checkpoint.
+    * ``dynamics`` True: at every logged step, re-score the step's batch after the optimiser step
+      (same dropout masks) and log how the similarities moved (:mod:`gradparadigm.training.dynamics`).
     * ``head``: the training-only MLP (see :mod:`gradparadigm.training.head`); ``auto`` = the
       official code's choice for the backbone and pooler.
     * ``head_init_std`` 0.006: the official code's N(0, 6e-3) for the head's weight and bias.
@@ -101,6 +103,7 @@ class TrainSettings:
     eval_steps: int = 125
     log_steps: int = 10
     checkpoint_steps: int = 500
+    dynamics: bool = True
     head: str = "auto"
     head_init_std: float = 0.006
     freeze_embeddings: bool = True
@@ -145,8 +148,9 @@ class TrainSettings:
             fail("head", f"must be one of {', '.join(HEADS)}, got {self.head!r}")
         if self.precision not in PRECISIONS:
             fail("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if not isinstance(self.freeze_embeddings, bool):
-            fail("freeze_embeddings", f"must be true or false, got {self.freeze_embeddings!r}")
+        for key in ("freeze_embeddings", "dynamics"):
+            if not isinstance(getattr(self, key), bool):
+                fail(key, f"must be true or false, got {getattr(self, key)!r}")
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             fail("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
 

@@ -30,9 +30,10 @@ How the details were settled (sources: ``BDBC-KG-NLP/UnderstandingCSE`` ``isotro
 
 Determinism: Python, NumPy and torch are seeded with ``seed`` before the head is initialised; the
 data order of epoch e comes from its own generator seeded by (seed, e); dropout draws from torch's
-global generator. Evaluation (eval mode) and diagnostics draw nothing. On CPU the same seed gives
-bit-identical runs, and a resumed run (RNG states restored from the checkpoint) is bit-identical to
-an uninterrupted one. CUDA kernels are not all deterministic, so GPU runs agree only closely.
+global generator. Evaluation (eval mode) and diagnostics draw nothing; the post-step re-score
+(``dynamics``) replays the step's RNG state inside ``fork_rng`` and leaves the streams as they
+were. On CPU the same seed gives bit-identical runs, and a resumed run (RNG states restored from
+the checkpoint) is bit-identical to an uninterrupted one. CUDA kernels are not all deterministic, so GPU runs agree only closely.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from gradparadigm.losses import build_loss
 from gradparadigm.provenance import environment_info
 from gradparadigm.training.checkpoint import Checkpointer, Progress, append_record
 from gradparadigm.training.diagnostics import batch_statistics, describe_inputs
+from gradparadigm.training.dynamics import capture_rng, replayed_rng, step_dynamics
 from gradparadigm.training.export import save_sentence_transformer
 from gradparadigm.training.head import build_head, resolve_head
 from gradparadigm.training.model_card import model_card
@@ -164,19 +166,39 @@ class StepResult:
     pooled: Tensor
     z0: Tensor
     z1: Tensor
+    rng: dict[str, Any] | None = None  # the RNG states the forward pass drew dropout from (keep_rng)
 
 
-def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, Tensor], optimizer, scheduler,
-                  *, bf16: bool, grad_clip: float | None, step: int = 0, loss_name: str = "") -> StepResult:
-    """Forward both views, loss, backward, (clip), optimiser and scheduler step.
-
-    Raises :class:`TrainingDivergedError` *before* the optimiser step when the loss or the gradient
-    norm is NaN/inf, so the weights stay those of the last good step.
-    """
+def forward_views(model: ContrastiveModel, batch: dict[str, Tensor], *, bf16: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """``(pooled, z0, z1)``: both views in one forward pass (bf16 autocast when asked), the head
+    outputs split into view 0 (even rows) and view 1 (odd rows)."""
     device_type = next(model.parameters()).device.type
     with torch.autocast(device_type=device_type, dtype=torch.bfloat16, enabled=bf16):
         pooled, z = model(batch)
-    z0, z1 = z[0::2], z[1::2]
+    return pooled, z[0::2], z[1::2]
+
+
+@torch.no_grad()
+def rescore(model: ContrastiveModel, batch: dict[str, Tensor], rng: dict[str, Any], *,
+            bf16: bool) -> tuple[Tensor, Tensor]:
+    """``(z0, z1)`` of ``batch`` under the current weights, with the dropout masks of the forward
+    pass that ``rng`` was captured before; the RNG streams are left untouched."""
+    with replayed_rng(rng):
+        _, z0, z1 = forward_views(model, batch, bf16=bf16)
+    return z0, z1
+
+
+def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, Tensor], optimizer, scheduler,
+                  *, bf16: bool, grad_clip: float | None, step: int = 0, loss_name: str = "",
+                  keep_rng: bool = False) -> StepResult:
+    """Forward both views, loss, backward, (clip), optimiser and scheduler step.
+
+    Raises :class:`TrainingDivergedError` *before* the optimiser step when the loss or the gradient
+    norm is NaN/inf, so the weights stay those of the last good step. ``keep_rng``: return the RNG
+    states from just before the forward pass, for :func:`rescore`.
+    """
+    rng = capture_rng(next(model.parameters()).device) if keep_rng else None
+    pooled, z0, z1 = forward_views(model, batch, bf16=bf16)
     loss = loss_fn(z0, z1)
     loss.backward()
     params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
@@ -195,7 +217,7 @@ def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, 
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return StepResult(loss_value, norm_value, pooled.detach(), z0.detach(), z1.detach())
+    return StepResult(loss_value, norm_value, pooled.detach(), z0.detach(), z1.detach(), rng)
 
 
 def _compat_key(record: dict[str, Any]) -> str:
@@ -314,9 +336,11 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
             rows = views[index.tolist()]
             batch = {k: v.to(device, non_blocking=True)
                      for k, v in collate(rows["input_ids_0"], rows["input_ids_1"], pad_id, input_names).items()}
+            logged = (state.step + 1) % settings.log_steps == 0 or state.step + 1 == plan.total_steps
             started = time.perf_counter()
             result = training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16,
-                                   grad_clip=settings.grad_clip, step=state.step + 1, loss_name=loss)
+                                   grad_clip=settings.grad_clip, step=state.step + 1, loss_name=loss,
+                                   keep_rng=logged and settings.dynamics)
             seconds = time.perf_counter() - started
             state.step += 1
             state.train_seconds += seconds
@@ -326,8 +350,11 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
             bar.update(1)
             epoch = round(state.step / plan.steps_per_epoch, 4)
 
-            if state.step % settings.log_steps == 0 or state.step == plan.total_steps:
+            if logged:
                 stats = batch_statistics(result.z0, result.z1, loss_fn)
+                if settings.dynamics:
+                    stats.update(step_dynamics(result.z0, result.z1,
+                                               *rescore(model, batch, result.rng, bf16=bf16)))
                 entry = {"type": "train", "step": state.step, "epoch": epoch, "loss": result.loss,
                          "loss_mean": window["loss"] / window["steps"], "lr": scheduler.get_last_lr()[0],
                          "grad_norm": result.grad_norm, **stats,

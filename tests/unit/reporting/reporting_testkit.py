@@ -71,13 +71,17 @@ def write_transfer(root: Path, model: str, variant: str, seed, base: float, **ch
     return path
 
 
-def write_train_log(root: Path, model: str, variant: str, seed, steps: int = 6, shift: float = 0.0) -> Path:
+def write_train_log(root: Path, model: str, variant: str, seed, steps: int = 6, shift: float = 0.0,
+                    dynamics: bool = False) -> Path:
+    """A small log; ``dynamics``: with the post-step fields (older logs have none)."""
     lines = []
     for step in range(1, steps + 1):
         lines.append({"type": "train", "step": step, "epoch": 0, "loss": 1.0,
                       "pos_cos": 0.9 - 0.01 * step + shift,
                       "neg_cos_hardest": 0.5, "gap": 0.4 + shift, "gd_active_frac": 1.0,
                       "w_hardest_share": 0.3 if step % 2 else None, "r_effective": None})
+        if dynamics:
+            lines[-1].update(closer_frac=0.75, d_pos=0.01 + shift, d_hard=-0.02, d_gap=0.03 + shift)
         if step % 3 == 0:
             lines.append({"type": "eval", "step": step, "stsb_dev_spearman": 70.0 + step + shift,
                           "best": True})

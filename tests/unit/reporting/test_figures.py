@@ -29,7 +29,8 @@ def test_figures_from_results_and_training_logs(tmp_path, study):
         for seed in ([0] if variant == "untrained" else [0, 1]):
             sts.append(write_sts(tmp_path, "m1", variant, seed, 60.0 + 2 * i + seed))
             if variant != "untrained":
-                logs.append(write_train_log(tmp_path, "m1", variant, seed, shift=0.01 * (i + seed)))
+                logs.append(write_train_log(tmp_path, "m1", variant, seed, shift=0.01 * (i + seed),
+                                            dynamics=variant != "bt-ori"))  # bt-ori: an older log
     written = aggregate(study, sts, [], logs, tmp_path / "tables", tmp_path / "figures")
     _assert_figures(tmp_path / "figures")  # m2 has no results: its figure holds a note
     assert tmp_path / "figures" / "training_curves_m2.pdf" in written
@@ -48,6 +49,15 @@ def test_training_logs_nulls_and_means_over_seeds(tmp_path):
     assert curves.loc[("stsb_dev_spearman", 6), "mean"] == pytest.approx(76.05)
     assert math.isnan(curves.loc[("w_hardest_share", 2), "mean"])  # null at every seed
     assert curves.loc[("r_effective", 1), "n"] == 0
+
+
+def test_post_step_dynamics_are_read_where_a_log_has_them(tmp_path):
+    logs = load_train_logs([write_train_log(tmp_path, "m1", "infonce", 0, dynamics=True),
+                            write_train_log(tmp_path, "m1", "infonce", 1, shift=0.1)])  # older: none
+    curves = mean_curves(logs).set_index(["quantity", "step"])
+    assert curves.loc[("d_gap", 2), "mean"] == pytest.approx(0.03) and curves.loc[("d_gap", 2), "n"] == 1
+    assert curves.loc[("closer_frac", 6), "mean"] == pytest.approx(0.75)
+    assert curves.loc[("pos_cos", 1), "n"] == 2
 
 
 def test_a_malformed_training_log_names_file_and_line(tmp_path):
