@@ -505,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='JSON object (or @file) of the ratio losses\' hyperparameters, e.g. {"arccon": {"u": 0.2}}')
     p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads")
-    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)")
+    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE",
+                   help="labels stored with the result (model, variant, seed)")
     p.set_defaults(func=cmd_statistics)
 
     for p in sub.choices.values():  # --debug after the subcommand, too

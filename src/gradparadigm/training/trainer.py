@@ -33,7 +33,8 @@ data order of epoch e comes from its own generator seeded by (seed, e); dropout 
 global generator. Evaluation (eval mode) and diagnostics draw nothing; the post-step re-score
 (``dynamics``) replays the step's RNG state inside ``fork_rng`` and leaves the streams as they
 were. On CPU the same seed gives bit-identical runs, and a resumed run (RNG states restored from
-the checkpoint) is bit-identical to an uninterrupted one. CUDA kernels are not all deterministic, so GPU runs agree only closely.
+the checkpoint) is bit-identical to an uninterrupted one. CUDA kernels are not all deterministic, so GPU runs
+agree only closely.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ def test_masked_share_and_ratios_by_hand():
     assert one["w_hardest_share"] == {"0.1": pytest.approx(1.0)}
     theta_pos, theta_neg = 0.1, 1.5  # anchor 1: angles to its positive and to its only negative
     assert one["ratio"]["arccon"] == pytest.approx(math.sin(theta_pos + math.pi / 18) / math.sin(theta_pos))
-    assert one["ratio"]["met"] == pytest.approx(math.sqrt(2 - 2 * math.cos(theta_neg)) / math.sqrt(2 - 2 * math.cos(theta_pos)))
+    expected = math.sqrt(2 - 2 * math.cos(theta_neg)) / math.sqrt(2 - 2 * math.cos(theta_pos))
+    assert one["ratio"]["met"] == pytest.approx(expected)
     assert one["ratio"]["mat"] == pytest.approx(math.sin(theta_neg) / math.sin(theta_pos))
     mat_anchor0 = math.sin(2.1) / math.sin(0.5)
     assert two["ratio"]["mat"] == pytest.approx((mat_anchor0 + math.sin(theta_neg) / math.sin(theta_pos)) / 2)

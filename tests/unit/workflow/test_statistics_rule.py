@@ -42,7 +42,8 @@ def test_one_statistics_job_per_run_with_its_settings(tmp_path):
     assert "--model 'results/m/infonce/seed~1/model'" in trained  # shell-quoted (the ~)
     assert "--batch-size 16 --max-length 24" in trained  # the run's own training settings
     assert "--n-sentences 64 --seed 0" in trained and "--taus 0.05 0.01 --margins 0.3 2" in trained
-    assert "--corpus results/data/corpus.txt" in trained and "2> results/logs/statistics/m/infonce/seed~1.log" in trained
+    assert "--corpus results/data/corpus.txt" in trained
+    assert "2> results/logs/statistics/m/infonce/seed~1.log" in trained
     baseline = by_out["results/m/untrained/seed~0/statistics.json"]
     assert "--model packaged:all-MiniLM-L6-v2" in baseline and "--batch-size 32 --max-length 32" in baseline
     assert "--pooler cls" in baseline and "variant=untrained seed=0" in baseline
