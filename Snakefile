@@ -28,6 +28,7 @@ localrules:
     fetch_corpus,
     aggregate,
     aggregate_part,
+    aggregate_sweep,
     simulate,
 
 
@@ -39,6 +40,7 @@ rule all:
     input:
         rules.aggregate.output,
         rules.simulate.output,
+        all_sweep_outputs(),
         expand("{run}/sts.json", run=run_dirs()),
         transfer_results(),
 
@@ -95,6 +97,7 @@ rule report:
     input:
         rules.aggregate.output,
         rules.simulate.output,
+        all_sweep_outputs(),
 
 
 # `snakemake --cores N simulations`: the GD, W and R simulations (results/simulations/), seconds.
@@ -114,3 +117,21 @@ for _part in config["parts"]:
             part_files(_part, "sts"),
             part_files(_part, "transfer"),
             f"results/parts/{_part}",
+
+
+# `snakemake --cores N sweeps`: every sweep's runs, tables and figures; one target per sweep
+# (config `sweeps`): `snakemake --cores N sweep_<name>` (results/sweeps/<name>/).
+rule sweeps:
+    input:
+        all_sweep_outputs(),
+
+
+for _sweep in SWEEPS:
+
+    rule:
+        name:
+            f"sweep_{_sweep}"
+        input:
+            expand("{run}/sts.json", run=run_dirs(sweep_runs(_sweep))),
+            sweep_outputs("table", _sweep),
+            sweep_outputs("figure", _sweep),

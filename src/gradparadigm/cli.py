@@ -261,6 +261,14 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     aggregate(study, args.sts, args.transfer, args.train_logs, args.out_dir, args.figures_dir, args.benchmarks)
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from gradparadigm.reporting.sweeps import write_sweep
+
+    sweep = _json_arg(args.sweep, "--sweep")
+    written = write_sweep(sweep, args.sts, args.train_logs, args.out_dir, args.window)
+    log.info("wrote %d files to %s", len(written), args.out_dir)
+
+
 def cmd_simulate(args: argparse.Namespace) -> None:
     from gradparadigm.analysis.simulation_run import run_simulations
 
@@ -480,6 +488,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", type=Path, default=None,
                    help="Snakemake's benchmark folder (results/benchmarks): writes the cost table, cost.*")
     p.set_defaults(func=cmd_aggregate)
+    p = sub.add_parser("sweep", help="the table and figure of one sweep (config sweeps): a row per value")
+    p.add_argument("--sweep", required=True,
+                   help="JSON object (or @file): the sweep description (reporting.sweeps.describe_sweep)")
+    p.add_argument("--sts", nargs="*", default=[], type=Path,
+                   help="sts.json of the sweep's runs, each at .../{model}/{variant}/seed~{seed}/sts.json")
+    p.add_argument("--train-logs", nargs="*", default=[], type=Path,
+                   help="train_log.jsonl of the runs (same layout)")
+    p.add_argument("--window", type=positive_int, default=3,
+                   help="each diagnostic: the mean of a run's last N logged values (default 3)")
+    p.add_argument("--out-dir", required=True, type=Path,
+                   help="writes table.{md,tex,csv,html} and figure.{png,pdf}")
+    p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("simulate", help="the GD, W and R simulations over angle grids (tables and figures)")
     p.add_argument("--settings", required=True,
                    help="JSON object (or @file): the config's `simulations` section, defaults filled in")

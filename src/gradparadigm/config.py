@@ -10,6 +10,10 @@ Two forms are expanded here, before the schema sees the config:
 
       vicreg-mod-no-gd: {base: vicreg-mod, loss_args: {gd: false}}
 
+* ``sweeps`` train one variant over the values of one of its settings: each value becomes a variant
+  ``<variant>-<key>~<value>`` (:mod:`gradparadigm.sweeps`); a variant marked ``template: true`` is
+  a base only, checked and then dropped.
+
 * ``parts`` name subsets of the study's runs (variant names or shell-style patterns, and seeds),
   each a target that can be built on its own; they are checked against the variants and seeds.
 """
@@ -25,6 +29,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from gradparadigm.errors import ConfigError, DataFormatError
+from gradparadigm.sweeps import check_points, drop_templates, expand_sweeps, rekey
 
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -54,17 +59,22 @@ def key_path(path) -> str:
 def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) -> dict[str, Any]:
     """Fill in the schema's defaults in place and raise :class:`ConfigError` on the first problems.
 
-    All schema errors are collected; the message lists each as ``config key '<path>': <message>``.
+    All schema errors are collected; the message lists each as ``config key '<path>': <message>``
+    (an error in a sweep's point names the sweep's value: ``sweeps.<s>.values.<i>``).
     """
     _expand_bases(config)
+    expand_sweeps(config)
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = _Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
+        check_points(config)
+        _check_scopes(config)
+        drop_templates(config)
         _check_parts(config)
         _check_simulations(config)
         return config
-    problems = [_describe(error) for error in errors]
+    problems = [rekey(config, *_describe(error)) for error in errors]
     key, message = problems[0]
     more = "".join(f"\nconfig key '{k}': {m}" for k, m in problems[1:])
     raise ConfigError(key, message + more)
@@ -76,9 +86,9 @@ def _describe(error) -> tuple[str, str]:
         return key_path([*path, error.instance]), f"unknown key; valid keys here: {', '.join(error.validator_value)}"
     if "propertyNames" in error.schema_path:  # a model/variant name: the instance is the name
         return key_path([*path, error.instance]), (
-            f"{error.instance!r} is not a valid name: use letters, digits, '_', '.' and '-' (starting "
+            f"{error.instance!r} is not a valid name: use letters, digits, '_', '.', '-' and '~' (starting "
             "with a letter or digit), and none of the names of results/'s own entries: "
-            "data, tables, figures, parts, logs, benchmarks, checkpoints, views, cache, README.md")
+            "data, tables, figures, parts, sweeps, logs, benchmarks, checkpoints, views, cache, README.md")
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in known]
@@ -105,8 +115,9 @@ def deep_merge(base: dict, override: dict) -> dict:
 def _expand_bases(config: dict[str, Any]) -> None:
     """Replace each variant that names a ``base`` by its base's settings updated with its own.
 
-    The name of the base is kept (``base``), its ``description`` is not inherited. Unknown bases,
-    cycles and a base that is not a name raise :class:`ConfigError` naming ``variants.<v>.base``.
+    The name of the base is kept (``base``); its ``description`` and ``template`` are not
+    inherited. Unknown bases, cycles and a base that is not a name raise :class:`ConfigError`
+    naming ``variants.<v>.base``.
     """
     variants = config.get("variants")
     if not isinstance(variants, dict):
@@ -128,13 +139,23 @@ def _expand_bases(config: dict[str, Any]) -> None:
             raise ConfigError(key, f"no variant {base!r}; variants: {', '.join(variants)}")
         if base in chain or base == name:
             raise ConfigError(key, "circular: " + " -> ".join([*chain, name, base]))
-        parent = {k: v for k, v in resolve(base, (*chain, name)).items() if k not in ("description", "base")}
+        parent = {k: v for k, v in resolve(base, (*chain, name)).items()
+                  if k not in ("description", "base", "template")}
         own = {k: v for k, v in spec.items() if k != "base"}
         resolved[name] = {**deep_merge(parent, own), "base": base}
         return resolved[name]
 
     for name in list(variants):
         variants[name] = resolve(name, ())
+
+
+def _check_scopes(config: dict[str, Any]) -> None:
+    """A variant's own ``models`` and ``seeds`` are the study's."""
+    for name, spec in config["variants"].items():
+        for key, known in (("models", list(config["models"])), ("seeds", config["seeds"])):
+            unknown = [x for x in spec.get(key) or [] if x not in known]
+            if unknown:
+                raise ConfigError(f"variants.{name}.{key}", f"{unknown} not in the study's {key} {known}")
 
 
 def _check_parts(config: dict[str, Any]) -> None:

@@ -17,9 +17,9 @@ report: "../report/workflow.rst"
 
 rule aggregate:
     input:
-        sts=expand("{run}/sts.json", run=run_dirs()),
-        transfer=transfer_results(),
-        train_logs=train_logs(),
+        sts=expand("{run}/sts.json", run=run_dirs(STUDY_RUNS)),
+        transfer=transfer_results(STUDY_RUNS),
+        train_logs=train_logs(STUDY_RUNS),
     output:
         sts=table_outputs("sts", "STS", long=True),
         ori_vs_mod=table_outputs("ori_vs_mod", "ori vs mod"),
@@ -83,3 +83,30 @@ rule aggregate_part:
         "--sts {input.sts:q} --transfer {input.transfer:q} --train-logs {input.train_logs:q} "
         "--out-dir {output:q}/tables --figures-dir {output:q}/figures "
         "--benchmarks results/benchmarks 2> {log:q}"
+
+
+# The table and figure of one sweep (config `sweeps`): a row per swept value, built by
+# `sweep_<name>`: results/sweeps/<name>/{table,figure}.*, in the report under Sweeps.
+rule aggregate_sweep:
+    input:
+        sts=lambda wildcards: expand(
+            "{run}/sts.json", run=run_dirs(sweep_runs(wildcards.sweep))
+        ),
+        train_logs=lambda wildcards: train_logs(sweep_runs(wildcards.sweep)),
+    output:
+        table=sweep_outputs("table"),
+        figure=sweep_outputs("figure"),
+    log:
+        "results/logs/aggregate_sweep/{sweep}.log",
+    benchmark:
+        "results/benchmarks/aggregate_sweep/{sweep}.tsv"
+    wildcard_constraints:
+        sweep="|".join(map(re.escape, SWEEPS)) or "(?!)",
+    conda:
+        ENV
+    params:
+        sweep=lambda wildcards: SWEEP_DESCRIPTIONS[wildcards.sweep],
+        out_dir=lambda wildcards, output: Path(output.table[0]).parent,
+    shell:
+        "python -m gradparadigm sweep --sweep {params.sweep:q} "
+        "--sts {input.sts:q} --train-logs {input.train_logs:q} --out-dir {params.out_dir:q} 2> {log:q}"

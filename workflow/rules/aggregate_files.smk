@@ -2,8 +2,15 @@
 # training logs it reads, and its tables and figures, each marked for the Snakemake report with a
 # caption (workflow/report/<kind>.rst), a category (Tables, Figures) and a subcategory.
 from gradparadigm.reporting.study import describe_study
+from gradparadigm.reporting.sweeps import describe_sweep
 
 STUDY = describe_study(config, RUNS)
+# The study-wide tables and figures leave the sweeps' points out (each sweep has its own).
+STUDY_RUNS = study_runs(study_variants())
+SWEEP_DESCRIPTIONS = {
+    sweep: json.dumps(describe_sweep(config, STUDY, sweep)) for sweep in SWEEPS
+}
+SWEEP_DIR = "results/sweeps/{sweep}"
 TABLES_DIR = "results/tables"
 FIGURES_DIR = "results/figures"
 TABLE_FORMATS = (".html", ".md", ".tex", ".csv")
@@ -35,11 +42,31 @@ def figure_outputs(name, kind, subcategory):
     )
 
 
-def train_logs():
-    """train_log.jsonl of every trained run (next to its model folder)."""
+def train_logs(runs):
+    """train_log.jsonl of the trained runs among ``runs`` (next to their model folder)."""
+    return [f"{run_dir(run)}/train_log.jsonl" for run in runs if is_trained(run[1])]
+
+
+def sweep_outputs(kind, sweep="{sweep}"):
+    """A sweep's table (.html/.md/.tex/.csv) or figure (.png/.pdf), marked for the report
+    (category Sweeps, one subcategory per sweep)."""
+    extensions = TABLE_FORMATS if kind == "table" else FIGURE_FORMATS
+    return reported(
+        kind,
+        extensions,
+        f"sweep_{kind}",
+        "Sweeps",
+        sweep,
+        directory=SWEEP_DIR.format(sweep=sweep),
+    )
+
+
+def all_sweep_outputs():
     return [
-        f"{model_dir.rsplit('/', 1)[0]}/train_log.jsonl"
-        for model_dir in trained_model_dirs()
+        path
+        for sweep in SWEEPS
+        for kind in ("table", "figure")
+        for path in sweep_outputs(kind, sweep)
     ]
 
 
@@ -51,4 +78,4 @@ def part_files(part, kind):
         return [f"{path}/sts.json" for path in run_dirs(runs)]
     if kind == "transfer":
         return transfer_results(runs) if config["parts"][part]["transfer"] else []
-    return [f"{run_dir(run)}/train_log.jsonl" for run in runs if is_trained(run[1])]
+    return train_logs(runs)

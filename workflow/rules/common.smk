@@ -16,6 +16,7 @@ sys.path.insert(
 # they do for the jobs (`python -m` puts it on the path); last, so it shadows nothing.
 sys.path.append(os.getcwd())
 from gradparadigm.config import check_config_files, part_variants, validate_config
+from gradparadigm.sweeps import point_variants, sweep_points
 from gradparadigm.devices import available_gpus
 from gradparadigm.errors import ConfigError, DataFormatError, DeviceError
 
@@ -58,12 +59,19 @@ from gradparadigm.training.settings import (
     views_key,
 )
 
+
+def variant_models(variant):
+    """The models a variant runs on: its own `models`, else every model of the study."""
+    return VARIANTS[variant].get("models") or list(MODELS)
+
+
 try:  # every variant is checked; untrained ones (loss: none) resolve to None
     RUNS = {
         (model, variant): run
         for model in MODELS
         for variant in VARIANTS
-        if (run := resolve_run_settings(config, model, variant)) is not None
+        if model in variant_models(variant)
+        and (run := resolve_run_settings(config, model, variant)) is not None
     }
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
@@ -126,8 +134,10 @@ def is_trained(variant):
 
 
 def variant_seeds(variant):
-    """Untrained baselines are deterministic: one evaluation (the first seed) is enough."""
-    return SEEDS if is_trained(variant) else SEEDS[:1]
+    """The variant's own `seeds` (default: the study's); untrained baselines are deterministic:
+    one evaluation (the first seed) is enough."""
+    seeds = VARIANTS[variant].get("seeds") or SEEDS
+    return seeds if is_trained(variant) else seeds[:1]
 
 
 def study_runs(variants=None, seeds=None):
@@ -135,7 +145,8 @@ def study_runs(variants=None, seeds=None):
     return [
         (model, variant, seed)
         for model in MODELS
-        for variant in (variants or VARIANTS)
+        for variant in (VARIANTS if variants is None else variants)
+        if model in variant_models(variant)
         for seed in variant_seeds(variant)
         if seeds is None or seed in seeds or not is_trained(variant)
     ]
@@ -154,6 +165,21 @@ def run_dirs(runs=None):
 def part_runs(part):
     """The runs of one part of the study (config `parts`)."""
     return study_runs(part_variants(config, part), config["parts"][part].get("seeds"))
+
+
+SWEEPS = config["sweeps"]
+SWEEP_POINTS = point_variants(config)  # variant -> (sweep, index of its value)
+
+
+def sweep_runs(sweep):
+    """The runs of one sweep's points (config `sweeps`)."""
+    return study_runs([variant for _, variant in sweep_points(config, sweep)])
+
+
+def study_variants():
+    """The variants of the study-wide tables and figures: every one but the sweeps' points (they
+    have their own, results/sweeps/)."""
+    return [variant for variant in VARIANTS if variant not in SWEEP_POINTS]
 
 
 # Every value from the config or the environment that reaches a shell command is shell-quoted
@@ -294,7 +320,7 @@ VIEWS = {
         seed,
     )
     for (model, variant) in RUNS
-    for seed in SEEDS
+    for seed in variant_seeds(variant)
 }
 
 

@@ -24,7 +24,7 @@ from gradparadigm.reporting.tables import Table
 
 PER_RUN_RULES = ("train", "eval_sts", "eval_transfer")
 RULE_ORDER = ("fetch_senteval", "fetch_corpus", "prepare_sts", "prepare_transfer", "augment", "train", "eval_sts",
-              "eval_transfer", "simulate", "statistics", "aggregate", "aggregate_part")
+              "eval_transfer", "simulate", "encoder_statistics", "aggregate", "aggregate_part", "aggregate_sweep")
 COLUMNS = ("s", "max_rss", "cpu_time", "mean_load")
 
 

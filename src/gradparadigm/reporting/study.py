@@ -96,7 +96,8 @@ def describe_study(config: Mapping[str, Any], runs: Mapping[tuple[str, str], Map
         role, ablated = variant_role(loss, [run.get("loss_args") or {} for run in trained])
         pooler = trained[0]["pooler"] if trained else spec.get("pooler", "cls")
         variants[name] = {"loss": loss, "role": role, "family": loss, "ablated": ablated,
-                          "base": spec.get("base"), "pooler": pooler, "description": spec.get("description")}
+                          "base": spec.get("base"), "pooler": pooler, "description": spec.get("description"),
+                          "seeds": spec.get("seeds")}
         variants[name]["label"] = variant_label(name, variants[name])
     ordered = variant_order({"variants": variants})
     evaluation = config.get("eval") or {}

@@ -79,18 +79,21 @@ def ordered_runs(stats: pd.DataFrame, study: Mapping[str, Any]) -> list[tuple[st
 
 
 def expected_seeds(study: Mapping[str, Any], variant: str) -> int | None:
-    """How many seeds a variant should have: 1 for an untrained baseline, else the study's seeds."""
+    """How many seeds a variant should have: 1 for an untrained baseline, else its own seeds
+    (config ``variants.<v>.seeds``), else the study's."""
     info = (study.get("variants") or {}).get(variant, {})
     if info.get("role") == "baseline":
         return 1
-    return len(study["seeds"]) if study.get("seeds") else None
+    seeds = info.get("seeds") or study.get("seeds")
+    return len(seeds) if seeds else None
 
 
-def fmt_value(mean: float, std: float, n: int, row_n: int | None = None, signed: bool = False) -> str:
+def fmt_value(mean: float, std: float, n: int, row_n: int | None = None, signed: bool = False,
+              digits: int = 2) -> str:
     if n == 0 or not math.isfinite(mean):
         return "–"
     sign = "+" if signed else ""
-    text = f"{mean:{sign}.2f}" + (f" ± {std:.2f}" if n > 1 and math.isfinite(std) else "")
+    text = f"{mean:{sign}.{digits}f}" + (f" ± {std:.{digits}f}" if n > 1 and math.isfinite(std) else "")
     return text + (f" (n={n})" if row_n is not None and n != row_n else "")
 
 
@@ -123,7 +126,7 @@ def study_setting(study: Mapping[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _caption(*parts: str) -> str:
+def join_caption(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
@@ -155,7 +158,7 @@ def per_variant_table(scores: Scores, study: Mapping[str, Any], columns: dict[st
 
 
 def sts_table(scores: Scores, study: Mapping[str, Any]) -> Table:
-    caption = _caption(STS_CAPTION, SEEDS_NOTE, study_setting(study))
+    caption = join_caption(STS_CAPTION, SEEDS_NOTE, study_setting(study))
     return per_variant_table(scores, study, STS_COLUMNS, caption, "tab:sts", "STS")
 
 
@@ -169,7 +172,7 @@ def transfer_caption(settings: set[tuple[str, str]]) -> str:
 
 
 def transfer_table(scores: Scores, study: Mapping[str, Any]) -> Table:
-    caption = _caption(transfer_caption(scores.settings), SEEDS_NOTE, study_setting(study))
+    caption = join_caption(transfer_caption(scores.settings), SEEDS_NOTE, study_setting(study))
     return per_variant_table(scores, study, TRANSFER_COLUMNS, caption, "tab:transfer", "transfer")
 
 

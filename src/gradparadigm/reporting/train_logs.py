@@ -44,8 +44,9 @@ def _value(path: Path, line: int, key: str, value) -> float:
     return float(value)
 
 
-def read_train_log(path: Path) -> list[tuple[str, int, float]]:
-    """(quantity, step, value) of every train/eval record of one log."""
+def read_train_log(path: Path, quantities: dict[str, tuple[str, ...]] = QUANTITIES) -> list[tuple[str, int, float]]:
+    """(quantity, step, value) of every train/eval record of one log; ``quantities``: record type ->
+    the quantities read from it (absent ones are skipped)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -63,17 +64,18 @@ def read_train_log(path: Path) -> list[tuple[str, int, float]]:
         step = record.get("step")
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise DataFormatError(path, f"step: expected an integer >= 0, got {step!r}", line=number)
-        for quantity in QUANTITIES[record["type"]]:
+        for quantity in quantities.get(record["type"], ()):
             if quantity in record:
                 points.append((quantity, step, _value(path, number, quantity, record[quantity])))
     return points
 
 
-def load_train_logs(paths: Iterable[str | Path]) -> pd.DataFrame:
+def load_train_logs(paths: Iterable[str | Path],
+                    quantities: dict[str, tuple[str, ...]] = QUANTITIES) -> pd.DataFrame:
     """Every quantity of every log, one row per (run, quantity, step)."""
     rows = []
     for run, path in check_unique(map(Path, paths)).items():
-        rows.extend([run.model, run.variant, run.seed, q, step, v] for q, step, v in read_train_log(path))
+        rows.extend([run.model, run.variant, run.seed, q, step, v] for q, step, v in read_train_log(path, quantities))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -11,6 +11,7 @@ from reporting_testkit import ON, STUDY_CONFIG, make_study
 
 from gradparadigm.config import validate_config
 from gradparadigm.reporting.study import ablation_sets, describe_study, ori_mod_pairs, switch_role, variant_order
+from gradparadigm.sweeps import sweep_points
 from gradparadigm.training.settings import resolve_run_settings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -71,6 +72,7 @@ def test_the_paper_study_config():
     assert [(v, info["role"]) for v, info in study["variants"].items()] == [
         ("untrained-cls", "baseline"), ("untrained-mean", "baseline"),
         *[(name, "contrastive") for name in ("infonce", "arccon", "mpt", "met", "mat")],
+        *[(name, "contrastive") for sweep in config["sweeps"] for _, name in sweep_points(config, sweep)],  # sg
         *[(name.format(family), role) for family in ("mhe", "mhs", "barlow-twins", "vicreg")
           for name, role in family_block]]
     assert {study["variants"][f"vicreg-mod-no-{c}"]["ablated"] for c in ("gd", "w", "r")} == {"gd", "weight", "ratio"}
