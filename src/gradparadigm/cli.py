@@ -338,6 +338,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     from gradparadigm.encoder import choose_device
     from gradparadigm.losses import resolve_hparams
+    from gradparadigm.losses.registry import loss_class
     from gradparadigm.training.settings import TrainSettings
     from gradparadigm.training.trainer import train
 
@@ -347,6 +348,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     _claim_gpu(settings.device)
     choose_device(settings.device, where="train.device / --device")  # fail before anything loads
     loss_args = _json_arg(args.loss_args, "--loss-args")
+    try:
+        loss_class(args.loss)
+    except ValueError as exc:
+        raise GradParadigmError(f"--loss: {exc}") from None
     try:
         resolve_hparams(args.loss, **loss_args)
     except ValueError as exc:

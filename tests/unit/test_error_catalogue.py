@@ -357,7 +357,7 @@ def _(k):
 
 @case("train: unknown --loss")
 def _(k):
-    return k.train(loss="simcse-v2"), ["argument --loss", "invalid choice: 'simcse-v2'"]
+    return k.train(loss="simcse-v2"), ["--loss: unknown loss 'simcse-v2'; valid: infonce", "module.path:ClassName"]
 
 
 @case("train: --settings batch_size 0")
