@@ -150,9 +150,9 @@ def weight_curves(
     for tau in taus:
         if not tau > 0:
             raise ValueError(f"temperatures must be positive, got {tau}")
-        gd = expit(logsumexp(neg_cos / tau, axis=2) - pos_cos[None] / tau)  # [M, B]
-        use = gd >= gd_threshold
-        share = hardest_share(neg_cos, tau)
+        lse = logsumexp(neg_cos / tau, axis=2)  # [M, B]: log Σ_k e^{c_k/τ}, for the gate and the share
+        use = expit(lse - pos_cos[None] / tau) >= gd_threshold
+        share = np.exp(neg_cos.max(axis=2) / tau - lse)  # hardest_share, reusing lse
         count = use.sum(axis=1)
         total = np.where(use, share, 0.0).sum(axis=1)
         shares.append(np.divide(total, count, out=np.full(total.shape, np.nan), where=count > 0))
