@@ -26,8 +26,10 @@ push on negative j ``p_ij = c_ij + b_ij``, pull ``−c_ii``, and
   negative (argmax_{j≠i} of e0_i·e1_j).  For the paradigm form this is ``W_ij*/Σ_j W_ij``.  (The
   official ``statistics.py`` instead projects the hardest negative's weighted *vector* on the total
   push direction; the coefficient share is basis-free and exact here.)
-* ``r_effective``: mean over active anchors with a positive net push of ``−c_ii / Σ_{j≠i} p_ij``;
-  for the paradigm form this is R_i.  Symmetrised losses whose positive is not detached count the
+* ``r_effective``: median over active anchors with a positive net push of ``−c_ii / Σ_{j≠i} p_ij``;
+  for the paradigm form this is R_i.  The median, not the mean: an anchor whose pushes nearly
+  cancel (net push near zero, as fitted coefficients of mixed sign can) has a ratio of 10⁷ and
+  would decide a mean on its own.  Symmetrised losses whose positive is not detached count the
   pull of both directions (≈ 2r for sg and the mod non-contrastive losses).
 * ``grad_norm_mean``: mean ``||g_i||``;  ``decomp_residual``: ``||g − fit||_F / ||g||_F``;
   ``decomp_inview``: 1.0 if same-view candidates h_j were needed;  ``decomp_unique``: 1.0 if the
@@ -167,6 +169,10 @@ def _mean_or_nan(values: Tensor, keep: Tensor) -> float:
     return values[keep].mean().item() if bool(keep.any()) else math.nan
 
 
+def _median_or_nan(values: Tensor, keep: Tensor) -> float:
+    return values[keep].double().quantile(0.5).item() if bool(keep.any()) else math.nan
+
+
 def measure_gradient_components(
     loss: nn.Module, z0: Tensor, z1: Tensor, *, active_rtol: float = 1e-3
 ) -> dict[str, float]:
@@ -192,7 +198,7 @@ def measure_gradient_components(
     return {
         "gd_active_frac": active.double().mean().item(),
         "w_hardest_share": _mean_or_nan(share, active & (push_abs > 0)),
-        "r_effective": _mean_or_nan(ratio, active & (net_push > 1e-6 * push_abs)),
+        "r_effective": _median_or_nan(ratio, active & (net_push > 1e-6 * push_abs)),
         "grad_norm_mean": norms.mean().item(),
         "decomp_residual": dec.residual,
         "decomp_inview": float(dec.inview_used),

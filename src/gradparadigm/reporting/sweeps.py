@@ -47,7 +47,7 @@ LOG_QUANTITIES = {"train": (*DIAGNOSTICS, *DYNAMICS), "eval": ("stsb_dev_spearma
 QUANTITIES = ("sts_avg", "stsb_dev", *DIAGNOSTICS, *DYNAMICS)
 HEADERS = {"sts_avg": "STS avg", "stsb_dev": "STS-B dev", "gap": "gap", "gd_active_frac": "GD active",
            "w_hardest_share": "W hardest", "r_effective": "R eff.", "closer_frac": "closer",
-           "d_pos": "Δpos", "d_hard": "Δhard", "d_gap": "Δgap"}
+           "d_pos": "Δpos ×10³", "d_hard": "Δhard ×10³", "d_gap": "Δgap ×10³"}
 LABELS = {"sts_avg": "average STS (Spearman x100)", "stsb_dev": "best STS-B dev (Spearman x100)",
           "gap": "gap: positive − hardest negative cosine", "gd_active_frac": "GD: share of active anchors",
           "w_hardest_share": "W: hardest negative's share", "r_effective": "R: effective ratio",
@@ -55,6 +55,9 @@ LABELS = {"sts_avg": "average STS (Spearman x100)", "stsb_dev": "best STS-B dev 
           "d_pos": "Δ positive cosine after a step", "d_hard": "Δ hardest negative cosine after a step",
           "d_gap": "Δ gap after a step"}
 DIGITS = {"sts_avg": 2, "stsb_dev": 2}  # the diagnostics: 3
+# One optimiser step moves a cosine by about 1e-4: the table shows the changes in thousandths (the
+# CSV keeps the raw values), so three decimals do not round them all to 0.000.
+SCALE = {"d_pos": 1e3, "d_hard": 1e3, "d_gap": 1e3}
 COLUMNS = ["model", "variant", "seed", "quantity", "value"]
 
 
@@ -148,9 +151,9 @@ def sweep_caption(sweep: Mapping[str, Any], window: int) -> str:
         f"Diagnostics from train_log.jsonl, each the mean of a run's last {window} logged values: gap = "
         "positive − hardest negative cosine; GD active = share of anchors with a gradient; W hardest = "
         "the hardest negative's share of W; R eff. = the measured ratio (about 2R for a symmetrised "
-        "loss); closer = share of anchors whose positive got closer after the step; Δpos, Δhard, Δgap = "
-        "the change of the positive, hardest negative cosine and their gap after the step (each shown "
-        "when logged).",
+        "loss; the median over anchors); closer = share of anchors whose positive got closer after the "
+        "step; Δpos, Δhard, Δgap ×10³ = the change of the positive, hardest negative cosine and their "
+        "gap after the step, in thousandths (each shown when logged).",
         SEEDS_NOTE, study_setting(study))
 
 
@@ -170,7 +173,8 @@ def sweep_table(sweep: Mapping[str, Any], values: pd.DataFrame, window: int = 3)
             cells = {q: stats.loc[(*key, q)] if (*key, q) in stats.index else empty for q in quantities}
             row_n = int(max(c["n"] for c in cells.values()))
             rows.append([model, point["label"], fmt_seeds(row_n, expected),
-                         *(fmt_value(c["mean"], c["std"], int(c["n"]), row_n, digits=DIGITS.get(q, 3))
+                         *(fmt_value(c["mean"] * SCALE.get(q, 1), c["std"] * SCALE.get(q, 1), int(c["n"]),
+                                     row_n, digits=DIGITS.get(q, 3))
                            for q, c in cells.items())])
             record = {"model": model, "value": point["value"], "variant": point["variant"], "n_seeds": row_n}
             for q, c in cells.items():

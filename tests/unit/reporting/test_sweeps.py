@@ -96,6 +96,9 @@ def test_sweep_table_one_row_per_value_with_seed_statistics(tmp_path):
     assert "closer" in header and "R eff." not in header
     row = [line for line in markdown.splitlines() if "| 0.3 " in line][0]
     assert "65.50 ± 0.71" in row and "1.400 ± 0.000" in row
+    # the changes after a step are shown in thousandths (the CSV keeps the raw values)
+    assert "Δpos ×10³" in header and "10.000 ± 0.000" in row and "8.000 ± 0.000" in row
+    assert second["d_pos"] == pytest.approx(0.01)
     assert "Sweep gd-margin (GD margin)" in markdown and "sg-m~0.1 … sg-m~1.0" in markdown
     assert r"sg-m\textasciitilde{}0.1" in (tmp_path / "out" / "table.tex").read_text()
 
