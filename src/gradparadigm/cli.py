@@ -13,6 +13,7 @@ import errno
 import logging
 import math
 import os
+import re
 import sys
 import time
 import traceback
@@ -47,6 +48,28 @@ def _int_at_least(minimum: int):
 
 positive_int = _int_at_least(1)
 non_negative_int = _int_at_least(0)
+
+
+def optional_positive_int(text: str) -> int | None:
+    """An integer >= 1, or ``none`` (the default: e.g. the tokenizer's own limit)."""
+    return None if text.strip().lower() == "none" else positive_int(text)
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _source(args: argparse.Namespace, local: str) -> tuple[str, Path | None]:
+    """(url, local path) of a fetch: ``--source`` is a URL (scheme://...) or a local path; without it
+    ``--url`` and ``--local-dir``/``--local-file``."""
+    if args.source is None:
+        return args.url, getattr(args, local)
+    if _URL.match(args.source):
+        return args.source, None
+    return args.url, Path(args.source)
+
+
+def _verify(args: argparse.Namespace) -> bool:
+    return args.checksums == "verify" and not args.no_verify
 
 
 def positive_float(text: str) -> float:
@@ -152,13 +175,15 @@ def _meta(pairs: list[str] | None) -> dict[str, str]:
 def cmd_fetch_senteval(args: argparse.Namespace) -> None:
     from gradparadigm.data.fetch import fetch_senteval
 
-    fetch_senteval(args.out, args.record, url=args.url, local_dir=args.local_dir, verify=not args.no_verify)
+    url, local = _source(args, "local_dir")
+    fetch_senteval(args.out, args.record, url=url, local_dir=local, verify=_verify(args))
 
 
 def cmd_fetch_corpus(args: argparse.Namespace) -> None:
     from gradparadigm.data.fetch import fetch_corpus
 
-    fetch_corpus(args.out, args.record, url=args.url, local_file=args.local_file, verify=not args.no_verify)
+    url, local = _source(args, "local_file")
+    fetch_corpus(args.out, args.record, url=url, local_file=local, verify=_verify(args))
 
 
 def _write_table(table, out: Path) -> None:
@@ -389,20 +414,31 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"print the full traceback of an error (also: {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", required=True)
 
+    def add_checksum_arguments(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--checksums", choices=("verify", "warn"), default="verify",
+                       help="verify: fail on a sha256 mismatch with the shipped manifest; warn: warn and record")
+        p.add_argument("--no-verify", action="store_true", help="the same as --checksums warn")
+
     p = sub.add_parser("fetch-senteval", help="download or copy SentEval's downstream data and verify it")
     p.add_argument("--out", required=True, type=Path, help="folder to create (SentEval's data/downstream)")
     p.add_argument("--record", required=True, type=Path, help="JSON file recording source and sha256 sums")
-    p.add_argument("--url", default=SENTEVAL_URL)
-    p.add_argument("--local-dir", type=Path, default=None, help="existing SentEval downstream folder (offline)")
-    p.add_argument("--no-verify", action="store_true", help="warn instead of failing on checksum mismatch")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--source", default=None,
+                       help="a URL (scheme://...) to download, or an existing local folder (offline)")
+    where.add_argument("--url", default=SENTEVAL_URL)
+    where.add_argument("--local-dir", type=Path, default=None, help="existing SentEval downstream folder (offline)")
+    add_checksum_arguments(p)
     p.set_defaults(func=cmd_fetch_senteval)
 
     p = sub.add_parser("fetch-corpus", help="download or copy the training corpus (one sentence per line)")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--record", required=True, type=Path)
-    p.add_argument("--url", default=WIKI1M_URL)
-    p.add_argument("--local-file", type=Path, default=None, help="existing corpus file (offline)")
-    p.add_argument("--no-verify", action="store_true")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--source", default=None,
+                       help="a URL (scheme://...) to download, or an existing local file (offline)")
+    where.add_argument("--url", default=WIKI1M_URL)
+    where.add_argument("--local-file", type=Path, default=None, help="existing corpus file (offline)")
+    add_checksum_arguments(p)
     p.set_defaults(func=cmd_fetch_corpus)
 
     for name, what, func in (("prepare-sts", "every STS set", cmd_prepare_sts),
@@ -422,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, type=Path)
         p.add_argument("--tasks", nargs="+", default=list(tasks), choices=tasks)
         p.add_argument("--batch-size", type=positive_int, default=128)
-        p.add_argument("--max-length", type=positive_int, default=None)
+        p.add_argument("--max-length", type=optional_positive_int, default=None,
+                       help="tokens per sentence; none (default) = the tokenizer's limit")
         p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads for encoding")
         p.add_argument("--meta", nargs="*", metavar="KEY=VALUE",

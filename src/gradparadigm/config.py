@@ -1,4 +1,8 @@
-"""Validation of a study's configuration against ``workflow/schemas/config.schema.yaml``.
+"""Validation of a study's configuration against the schema ``gradparadigm/schemas/config.schema.yaml``.
+
+The schema is package data: the workflow validates the config with it, and the library validates
+the same sections with it (:func:`validate_section`: the training settings of ``gradparadigm
+train``), so each setting's type, range and default is written down once.
 
 Used by the workflow before any job runs, and importable for tests and notebooks. Defaults from
 the schema are filled in; every problem is reported as ``config key 'a.b.c': what is wrong``.
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,20 @@ from jsonschema import Draft202012Validator, validators
 from gradparadigm.errors import ConfigError, DataFormatError
 from gradparadigm.sweeps import check_points, drop_templates, expand_sweeps, rekey
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+
+
+@functools.cache
+def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
+    """The parsed schema (cached; do not modify it)."""
+    return yaml.safe_load(Path(path).read_text())
+
+
+def schema_defaults(section: str) -> dict[str, Any]:
+    """The defaults the schema gives the keys of a top-level section (``train``: every training
+    setting's default)."""
+    properties = load_schema()["properties"][section].get("properties", {})
+    return {key: copy.deepcopy(spec["default"]) for key, spec in properties.items() if "default" in spec}
 
 
 def _with_defaults(validator_class):
@@ -41,15 +60,34 @@ def _with_defaults(validator_class):
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema and name not in instance:
-                    default = subschema["default"]
-                    instance[name] = dict(default) if isinstance(default, dict) else (
-                        list(default) if isinstance(default, list) else default)
+                    instance[name] = copy.deepcopy(subschema["default"])  # the schema is cached
         yield from validate_properties(validator, properties, instance, schema)
 
     return validators.extend(validator_class, {"properties": set_defaults})
 
 
-_Validator = _with_defaults(Draft202012Validator)
+def _finite_number(checker, instance) -> bool:
+    """JSON Schema's ``number``, less inf and NaN (YAML reads ``.inf`` and ``.nan`` as floats)."""
+    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and math.isfinite(instance)
+
+
+_FiniteValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number))
+_Validator = _with_defaults(_FiniteValidator)
+
+
+def validate_section(values: Any, definition: str, where: str) -> None:
+    """Check ``values`` against the schema's ``$defs/<definition>``; raise :class:`ConfigError`
+    naming ``<where>.<key>`` (every problem, the first as the key)."""
+    schema = load_schema()
+    validator = _FiniteValidator({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
+    errors = sorted(validator.iter_errors(values), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        problems = [_describe(error) for error in errors]
+        problems = [(where if key == "<top level>" else f"{where}.{key}", message) for key, message in problems]
+        key, message = problems[0]
+        raise ConfigError(key, message + "".join(f"\nconfig key '{k}': {m}" for k, m in problems[1:]))
 
 
 def key_path(path) -> str:
@@ -64,8 +102,7 @@ def validate_config(config: dict[str, Any], schema_path: str | Path = SCHEMA) ->
     """
     _expand_bases(config)
     expand_sweeps(config)
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = _Validator(schema)
+    validator = _Validator(load_schema(schema_path))
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         check_points(config)
@@ -89,6 +126,8 @@ def _describe(error) -> tuple[str, str]:
             f"{error.instance!r} is not a valid name: use letters, digits, '_', '.', '-' and '~' (starting "
             "with a letter or digit), and none of the names of results/'s own entries: "
             "data, tables, figures, parts, sweeps, logs, benchmarks, checkpoints, views, cache, README.md")
+    if error.validator == "type" and isinstance(error.instance, float) and not math.isfinite(error.instance):
+        return key_path(path), f"must be a finite number, got {error.instance!r}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {}))
         unknown = [k for k in error.instance if k not in known]

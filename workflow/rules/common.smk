@@ -27,7 +27,9 @@ try:
     check_config_files(workflow.config_settings.configfiles or [REPO / "config.yaml"])
 except DataFormatError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
-validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+validate_config(
+    config
+)  # the schema: gradparadigm/schemas/config.schema.yaml (package data)
 
 ENV = "../../environment.yml"
 
@@ -120,7 +122,10 @@ SENTEVAL_LOCAL = _local(
 CORPUS_LOCAL = _local(
     "GRADPARADIGM_CORPUS_FILE", config["data"]["corpus"]["local_file"]
 )
-VERIFY_FLAG = "" if config["data"]["verify_checksums"] else "--no-verify"
+# what the fetch rules get: a URL or a local path, and what a checksum mismatch does
+SENTEVAL_SOURCE = SENTEVAL_LOCAL or config["data"]["senteval"]["url"]
+CORPUS_SOURCE = CORPUS_LOCAL or config["data"]["corpus"]["url"]
+CHECKSUMS = "verify" if config["data"]["verify_checksums"] else "warn"
 
 
 wildcard_constraints:
@@ -182,20 +187,6 @@ def study_variants():
     return [variant for variant in VARIANTS if variant not in SWEEP_POINTS]
 
 
-# Every value from the config or the environment that reaches a shell command is shell-quoted
-# (shlex), so a path or URL with quotes, `$(...)`, backticks, spaces or newlines is used literally.
-def senteval_source(wildcards):
-    if SENTEVAL_LOCAL:
-        return shlex.join(["--local-dir", SENTEVAL_LOCAL])
-    return shlex.join(["--url", config["data"]["senteval"]["url"]])
-
-
-def corpus_source(wildcards):
-    if CORPUS_LOCAL:
-        return shlex.join(["--local-file", CORPUS_LOCAL])
-    return shlex.join(["--url", config["data"]["corpus"]["url"]])
-
-
 def trained_model_dir(wildcards):
     return f"results/{wildcards.model}/{wildcards.variant}/seed~{wildcards.seed}/model"
 
@@ -241,45 +232,40 @@ def eval_gpus(wildcards):
     return int(HAS_GPUS and config["eval"]["device"] != "cpu")
 
 
-def eval_args(wildcards):
-    """The encoder arguments both eval rules pass: which model, pooler, batching, device, labels.
-    A params entry, so a change of any of them re-evaluates."""
+def eval_encoder(wildcards):
+    """What both eval rules encode with: which model, pooler, batching, device. A params entry, so
+    a change of any of them re-evaluates."""
     settings = config["eval"]
-    args = [
-        f"--model {shlex.quote(eval_model_source(wildcards))}",
-        f"--pooler {VARIANTS[wildcards.variant]['pooler']}",
-        f"--batch-size {settings['batch_size']}",
-        f"--device {settings['device']}",
-    ]
-    if settings["max_length"]:
-        args.append(f"--max-length {settings['max_length']}")
-    args.append(
-        f"--meta model={wildcards.model} variant={wildcards.variant} seed={wildcards.seed}"
-    )
-    return " ".join(args)
+    return {
+        "model": eval_model_source(wildcards),
+        "pooler": VARIANTS[wildcards.variant]["pooler"],
+        "batch_size": settings["batch_size"],
+        "max_length": settings["max_length"] or "none",  # none: the tokenizer's limit
+        "device": settings["device"],
+    }
 
 
-def statistics_args(wildcards):
-    """The arguments of `gradparadigm statistics` for one run: the encoder eval rules load, its
-    training batch size and max length (for an untrained baseline: the model's train settings),
-    the config's `statistics` sample and grids, eval.device, the run's labels."""
+def statistics_settings(wildcards):
+    """What `gradparadigm statistics` needs of one run: the encoder eval rules load, its training
+    batch size and max length (for an untrained baseline: the model's train settings), the
+    config's `statistics` sample and grids, eval.device."""
     model, variant = wildcards.model, wildcards.variant
     if is_trained(variant):
         train = RUNS[(model, variant)]["train"]
     else:
         train = {**config["train"], **(MODELS[model].get("train") or {})}
     settings = config["statistics"]
-    args = [
-        f"--model {shlex.quote(eval_model_source(wildcards))}",
-        f"--pooler {VARIANTS[variant]['pooler']}",
-        f"--batch-size {train['batch_size']} --max-length {train['max_length']}",
-        f"--n-sentences {settings['n_sentences']} --seed {settings['seed']}",
-        "--taus " + " ".join(map(str, settings["taus"])),
-        "--margins " + " ".join(map(str, settings["margins"])),
-        f"--device {config['eval']['device']}",
-        f"--meta model={model} variant={variant} seed={wildcards.seed}",
-    ]
-    return " ".join(args)
+    return {
+        "model": eval_model_source(wildcards),
+        "pooler": VARIANTS[variant]["pooler"],
+        "batch_size": train["batch_size"],
+        "max_length": train["max_length"],
+        "n_sentences": settings["n_sentences"],
+        "seed": settings["seed"],
+        "taus": settings["taus"],
+        "margins": settings["margins"],
+        "device": config["eval"]["device"],
+    }
 
 
 def statistics_results(runs=None):
@@ -324,7 +310,9 @@ VIEWS = {
 }
 
 
-def augment_args(wildcards):
+def views_settings(wildcards):
+    """What `gradparadigm augment` makes the views of: the tokenizer, max length, augmentation
+    and seed of one views key."""
     try:
         source, max_length, augment, seed = VIEWS[
             (wildcards.model, wildcards.views_key)
@@ -333,10 +321,13 @@ def augment_args(wildcards):
         raise WorkflowError(
             f"no run of this config uses views {wildcards.model}/{wildcards.views_key}"
         ) from None
-    return (
-        f"--model {shlex.quote(source)} --max-length {max_length} --strategy {augment['strategy']} "
-        f"--rate {augment['rate']} --seed {seed}"
-    )
+    return {
+        "model": source,
+        "max_length": max_length,
+        "strategy": augment["strategy"],
+        "rate": augment["rate"],
+        "seed": seed,
+    }
 
 
 def train_params(wildcards):

@@ -13,13 +13,13 @@ rule fetch_senteval:
     conda:
         ENV
     params:
-        source=senteval_source,
-        verify=VERIFY_FLAG,
+        source=SENTEVAL_SOURCE,  # a URL, or a local folder (data.senteval.local_dir)
+        checksums=CHECKSUMS,
         # a changed local file re-runs the copy (params are a rerun trigger)
         local_state=source_state(SENTEVAL_LOCAL),
     shell:
-        "python -m gradparadigm fetch-senteval --out {output.data} --record {output.record} "
-        "{params.source} {params.verify} 2> {log}"
+        "python -m gradparadigm fetch-senteval --source {params.source:q} "
+        "--checksums {params.checksums} --out {output.data:q} --record {output.record:q} 2> {log:q}"
 
 
 rule fetch_corpus:
@@ -33,19 +33,19 @@ rule fetch_corpus:
     conda:
         ENV
     params:
-        source=corpus_source,
-        verify=VERIFY_FLAG,
+        source=CORPUS_SOURCE,  # a URL, or a local file (data.corpus.local_file)
+        checksums=CHECKSUMS,
         local_state=source_state(CORPUS_LOCAL),
     shell:
-        "python -m gradparadigm fetch-corpus --out {output.corpus} --record {output.record} "
-        "{params.source} {params.verify} 2> {log}"
+        "python -m gradparadigm fetch-corpus --source {params.source:q} "
+        "--checksums {params.checksums} --out {output.corpus:q} --record {output.record:q} 2> {log:q}"
 
 
 rule prepare_sts:
     input:
-        "results/data/senteval",
+        senteval=rules.fetch_senteval.output.data,
     output:
-        "results/data/sts.parquet",
+        table="results/data/sts.parquet",
     log:
         "results/logs/prepare_sts.log",
     benchmark:
@@ -53,14 +53,14 @@ rule prepare_sts:
     conda:
         ENV
     shell:
-        "python -m gradparadigm prepare-sts --senteval {input} --out {output} 2> {log}"
+        "python -m gradparadigm prepare-sts --senteval {input.senteval:q} --out {output.table:q} 2> {log:q}"
 
 
 rule prepare_transfer:
     input:
-        "results/data/senteval",
+        senteval=rules.fetch_senteval.output.data,
     output:
-        "results/data/transfer.parquet",
+        table="results/data/transfer.parquet",
     log:
         "results/logs/prepare_transfer.log",
     benchmark:
@@ -68,4 +68,5 @@ rule prepare_transfer:
     conda:
         ENV
     shell:
-        "python -m gradparadigm prepare-transfer --senteval {input} --out {output} 2> {log}"
+        "python -m gradparadigm prepare-transfer --senteval {input.senteval:q} --out {output.table:q} "
+        "2> {log:q}"

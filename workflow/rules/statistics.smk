@@ -6,7 +6,7 @@
 
 rule encoder_statistics:
     input:
-        corpus="results/data/corpus.txt",
+        corpus=rules.fetch_corpus.output.corpus,
         model=eval_model_input,
     output:
         "results/{model}/{variant}/seed~{seed}/statistics.json",
@@ -21,7 +21,12 @@ rule encoder_statistics:
         mem_mb=6000,
         runtime=30,
     params:
-        args=statistics_args,
+        run=statistics_settings,
     shell:
-        "python -m gradparadigm statistics {params.args} --corpus {input.corpus} --threads {threads} "
-        "--out {output} 2> {log}"
+        "python -m gradparadigm statistics --model {params.run[model]:q} --pooler {params.run[pooler]} "
+        "--batch-size {params.run[batch_size]} --max-length {params.run[max_length]} "
+        "--n-sentences {params.run[n_sentences]} --seed {params.run[seed]} "
+        "--taus {params.run[taus]} --margins {params.run[margins]} --device {params.run[device]} "
+        "--corpus {input.corpus:q} --threads {threads} "
+        "--meta model={wildcards.model} variant={wildcards.variant} seed={wildcards.seed} "
+        "--out {output:q} 2> {log:q}"

@@ -4,9 +4,9 @@
 
 rule augment:
     input:
-        corpus="results/data/corpus.txt",
+        corpus=rules.fetch_corpus.output.corpus,
     output:
-        directory("results/views/{model}/{views_key}"),
+        views=directory("results/views/{model}/{views_key}"),
     log:
         "results/logs/augment/{model}/{views_key}.log",
     benchmark:
@@ -20,9 +20,11 @@ rule augment:
         mem_mb=8000,
         runtime=120,
     params:
-        args=augment_args,
+        views=views_settings,
     shell:
-        "python -m gradparadigm augment --corpus {input.corpus} --out {output} {params.args} 2> {log}"
+        "python -m gradparadigm augment --corpus {input.corpus:q} --model {params.views[model]:q} "
+        "--max-length {params.views[max_length]} --strategy {params.views[strategy]} "
+        "--rate {params.views[rate]} --seed {params.views[seed]} --out {output.views:q} 2> {log:q}"
 
 
 # GPU: `gpu=1` is the standard resource name (train; eval_sts and eval_transfer on a machine with
@@ -33,7 +35,7 @@ rule augment:
 rule train:
     input:
         views=train_views_dir,
-        sts="results/data/sts.parquet",
+        sts=rules.prepare_sts.output.table,
     output:
         model=directory("results/{model}/{variant}/seed~{seed}/model"),
         log="results/{model}/{variant}/seed~{seed}/train_log.jsonl",
@@ -57,10 +59,10 @@ rule train:
         code_version=train_code_version,
         eval_batch_size=config["eval"]["batch_size"],
     shell:
-        "python -m gradparadigm train --model {params.run[model]:q} --views {input.views} "
-        "--sts-table {input.sts} --loss {params.run[loss]} --loss-args {params.run[loss_args]:q} "
+        "python -m gradparadigm train --model {params.run[model]:q} --views {input.views:q} "
+        "--sts-table {input.sts:q} --loss {params.run[loss]:q} --loss-args {params.run[loss_args]:q} "
         "--pooler {params.run[pooler]} --settings {params.run[settings]:q} --seed {wildcards.seed} "
-        "--model-out {output.model} --log-out {output.log} --hparams-out {output.hparams} "
-        "--checkpoint-dir {params.checkpoint_dir} --eval-batch-size {params.eval_batch_size} "
+        "--model-out {output.model:q} --log-out {output.log:q} --hparams-out {output.hparams:q} "
+        "--checkpoint-dir {params.checkpoint_dir:q} --eval-batch-size {params.eval_batch_size} "
         "--threads {threads} --meta model={wildcards.model} variant={wildcards.variant} "
-        "seed={wildcards.seed} code_version={params.code_version} 2> {log}"
+        "seed={wildcards.seed} code_version={params.code_version} 2> {log:q}"

@@ -11,8 +11,10 @@ for the Snakemake workflow at parse time (so an unknown loss or hyperparameter f
 starts, naming the config key) and returns a JSON-ready dict: the rule's ``params:`` (a changed
 value retrains) and the trainer's input.
 
-The defaults here equal the ones in ``workflow/schemas/config.schema.yaml`` (a unit test checks it),
-so ``gradparadigm train`` behaves the same with or without Snakemake.
+The training settings' defaults, types and ranges are the schema's (``gradparadigm/schemas/
+config.schema.yaml``: ``properties.train`` and ``$defs/train_settings``): :class:`TrainSettings`
+reads its defaults from there and validates itself with it, so ``gradparadigm train`` behaves the
+same with or without Snakemake and a setting is described in one place.
 """
 
 from __future__ import annotations
@@ -20,20 +22,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from gradparadigm.config import deep_merge
+from gradparadigm.config import deep_merge, load_schema, schema_defaults, validate_section
 from gradparadigm.errors import ConfigError
 
-HEADS = ("auto", "linear", "tanh_linear", "simcse", "none")
-PRECISIONS = ("auto", "fp32", "bf16")
+HEADS = tuple(load_schema()["$defs"]["train_settings"]["properties"]["head"]["enum"])
 AUGMENTATIONS = ("dropout", "word_deletion", "token_shuffle")
 POOLERS = ("cls", "mean")  # same as gradparadigm.encoder.POOLERS (kept import-light here)
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:[0-9]+)?)$")
+
+# every training setting's default, from the schema (properties.train)
+_DEFAULTS = schema_defaults("train")
 
 # Bump when the tokenisation/augmentation code changes what a views folder contains: the views
 # key changes with it, so stale caches are never reused.
@@ -95,75 +96,32 @@ class TrainSettings:
     * ``device`` auto (CUDA when present), ``precision`` auto (bf16 autocast on CUDA, fp32 on CPU).
     """
 
-    lr: float = 3e-5
-    batch_size: int = 64
-    max_length: int = 32
-    epochs: int = 1
-    max_steps: int | None = None
-    eval_steps: int = 125
-    log_steps: int = 10
-    checkpoint_steps: int = 500
-    dynamics: bool = True
-    head: str = "auto"
-    head_init_std: float = 0.006
-    freeze_embeddings: bool = True
-    grad_clip: float | None = None
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.0
-    max_sentences: int | None = None
-    device: str = "auto"
-    precision: str = "auto"
+    lr: float = _DEFAULTS["lr"]
+    batch_size: int = _DEFAULTS["batch_size"]
+    max_length: int = _DEFAULTS["max_length"]
+    epochs: int = _DEFAULTS["epochs"]
+    max_steps: int | None = _DEFAULTS["max_steps"]
+    eval_steps: int = _DEFAULTS["eval_steps"]
+    log_steps: int = _DEFAULTS["log_steps"]
+    checkpoint_steps: int = _DEFAULTS["checkpoint_steps"]
+    dynamics: bool = _DEFAULTS["dynamics"]
+    head: str = _DEFAULTS["head"]
+    head_init_std: float = _DEFAULTS["head_init_std"]
+    freeze_embeddings: bool = _DEFAULTS["freeze_embeddings"]
+    grad_clip: float | None = _DEFAULTS["grad_clip"]
+    weight_decay: float = _DEFAULTS["weight_decay"]
+    warmup_ratio: float = _DEFAULTS["warmup_ratio"]
+    max_sentences: int | None = _DEFAULTS["max_sentences"]
+    device: str = _DEFAULTS["device"]
+    precision: str = _DEFAULTS["precision"]
 
     def __post_init__(self) -> None:
-        def fail(key: str, message: str) -> None:
-            raise ConfigError(f"train.{key}", message)
-
-        for key in ("batch_size", "max_length", "epochs", "eval_steps", "log_steps", "checkpoint_steps"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                fail(key, f"must be an integer >= 1, got {value!r}")
-        if self.batch_size < 2:
-            fail("batch_size", "must be >= 2 (in-batch negatives)")
-        if self.max_length < 3:
-            fail("max_length", "must be >= 3 (room for the special tokens and one word)")
-        for key in ("max_steps", "max_sentences"):
-            value = getattr(self, key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                fail(key, f"must be null or an integer >= 1, got {value!r}")
-        if self.max_sentences is not None and self.max_sentences < 2:
-            fail("max_sentences", "must be >= 2")
-        for key in ("lr", "head_init_std", "weight_decay", "warmup_ratio"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                fail(key, f"must be a finite number >= 0, got {value!r}")
-        if self.lr <= 0:
-            fail("lr", f"must be > 0, got {self.lr!r}")
-        if self.warmup_ratio >= 1:
-            fail("warmup_ratio", f"must be < 1, got {self.warmup_ratio!r}")
-        clip = self.grad_clip
-        if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
-                                 or not clip > 0 or not math.isfinite(clip)):
-            fail("grad_clip", f"must be null or a number > 0, got {self.grad_clip!r}")
-        if self.head not in HEADS:
-            fail("head", f"must be one of {', '.join(HEADS)}, got {self.head!r}")
-        if self.precision not in PRECISIONS:
-            fail("precision", f"must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for key in ("freeze_embeddings", "dynamics"):
-            if not isinstance(getattr(self, key), bool):
-                fail(key, f"must be true or false, got {getattr(self, key)!r}")
-        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
-            fail("device", f"must be auto, cpu or cuda[:N], got {self.device!r}")
+        validate_section(dataclasses.asdict(self), "train_settings", "train")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], where: str = "train") -> "TrainSettings":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}", f"unknown training setting; valid: {', '.join(sorted(known))}")
-        try:
-            return cls(**values)
-        except ConfigError as exc:
-            raise ConfigError(exc.key.replace("train", where, 1), str(exc).split(": ", 1)[1]) from None
+        validate_section({**TRAIN_DEFAULTS, **values}, "train_settings", where)
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gradparadigm.config import SCHEMA, validate_config
 from gradparadigm.errors import ConfigError
 from gradparadigm.training.settings import (
     TRAIN_DEFAULTS,
@@ -17,8 +18,6 @@ from gradparadigm.training.settings import (
     resolve_run_settings,
     views_key,
 )
-
-SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +100,24 @@ def test_resolution_does_not_modify_the_config():
 def test_train_settings_validation():
     assert TrainSettings().to_dict() == TRAIN_DEFAULTS
     for bad in ({"lr": 0}, {"max_steps": 0}, {"warmup_ratio": 1.0}, {"device": "gpu"}, {"precision": "fp16"},
-                {"freeze_embeddings": 1}, {"eval_steps": 2.5}):
-        with pytest.raises(ConfigError):
+                {"freeze_embeddings": 1}, {"eval_steps": 2.5}, {"lr": float("inf")}, {"grad_clip": float("nan")}):
+        with pytest.raises(ConfigError, match=rf"'train\.{next(iter(bad))}'"):
             TrainSettings(**bad)
+
+
+def test_the_library_validates_training_settings_with_the_schema_alone():
+    """One rule of truth: TrainSettings checks itself with the schema's $defs/train_settings (package
+    data), so the CLI's --settings and the workflow's config give the same message for a value."""
+    with pytest.raises(ConfigError, match=r"config key '--settings\.batch_size': 1 is less than the minimum of 2"):
+        TrainSettings.from_dict({"batch_size": 1}, where="--settings")
+    with pytest.raises(ConfigError, match=r"'--settings\.lrr': unknown key; valid keys here: lr, batch_size"):
+        TrainSettings.from_dict({"lrr": 1e-5}, where="--settings")
+    with pytest.raises(ConfigError, match=r"'train\.lr': must be a finite number, got inf"):
+        TrainSettings(lr=float("inf"))
+    config = {"models": {"m": {"source": "x"}}, "variants": {"v": {"loss": "infonce", "train": {"batch_size": 1}}}}
+    with pytest.raises(ConfigError, match=r"'variants\.v\.train\.batch_size': 1 is less than the minimum of 2"):
+        validate_config(config)
+    assert SCHEMA.parent.name == "schemas" and SCHEMA.parent.parent.name == "gradparadigm"  # package data
 
 
 def test_views_key_follows_every_setting_that_shapes_the_views():

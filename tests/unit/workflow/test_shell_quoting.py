@@ -117,6 +117,6 @@ def test_model_source_reaches_the_command_as_one_argument(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
     start = out.index("python -m gradparadigm eval-sts")
-    command = out[start:out.index("2> results/logs", start)]
+    command = out[start:out.index(" 2> ", start)]
     words = shlex.split(command)
     assert words[words.index("--model") + 1] == HOSTILE

@@ -35,7 +35,7 @@ def test_one_statistics_job_per_run_with_its_settings(tmp_path):
     out = _dry_run(tmp_path, "statistics")
     commands = [line for line in out.splitlines() if "gradparadigm statistics" in line]
     assert len(commands) == 3  # the untrained baseline once, the trained variant at both seeds
-    by_out = {re.search(r"--out (\S+)", c).group(1): c for c in commands}
+    by_out = {re.search(r"--out (\S+)", c).group(1).strip("'"): c for c in commands}
     assert set(by_out) == {"results/m/untrained/seed~0/statistics.json", "results/m/infonce/seed~0/statistics.json",
                            "results/m/infonce/seed~1/statistics.json"}
     trained = by_out["results/m/infonce/seed~1/statistics.json"]
@@ -43,7 +43,7 @@ def test_one_statistics_job_per_run_with_its_settings(tmp_path):
     assert "--batch-size 16 --max-length 24" in trained  # the run's own training settings
     assert "--n-sentences 64 --seed 0" in trained and "--taus 0.05 0.01 --margins 0.3 2" in trained
     assert "--corpus results/data/corpus.txt" in trained
-    assert "2> results/logs/statistics/m/infonce/seed~1.log" in trained
+    assert "2> 'results/logs/statistics/m/infonce/seed~1.log'" in trained
     baseline = by_out["results/m/untrained/seed~0/statistics.json"]
     assert "--model packaged:all-MiniLM-L6-v2" in baseline and "--batch-size 32 --max-length 32" in baseline
     assert "--pooler cls" in baseline and "variant=untrained seed=0" in baseline
