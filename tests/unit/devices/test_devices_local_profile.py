@@ -16,6 +16,8 @@ import pytest
 import yaml
 from devices_testkit import FAKE_JOB, REPO, assert_one_device_per_job, job_env, max_overlap, read_records
 
+pytestmark = pytest.mark.slow  # real Snakemake runs (README: the quick loop skips them)
+
 SNAKEFILE = """
 rule all:
     input:

@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow  # real Snakemake runs (README: the quick loop skips them)
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.slow  # real Snakemake runs (README: the quick loop skips them)
+
 REPO = Path(__file__).resolve().parents[3]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 HOSTILE = "it's \"q\" $(touch PWN1) `touch PWN2` a b\nline2 ;touch PWN3"
