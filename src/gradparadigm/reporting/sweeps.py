@@ -11,7 +11,8 @@ quantity:
 * ``stsb_dev``: the best STS-B dev Spearman x100 of the training's evaluations (the checkpoint kept);
 * the training diagnostics (``gap``, ``gd_active_frac``, ``w_hardest_share``, ``r_effective`` and,
   when a log has them, ``closer_frac``, ``d_pos``, ``d_hard``, ``d_gap``): the mean of the run's
-  last ``window`` logged values (null ones skipped), so one noisy batch does not decide a row.
+  last ``window`` logged values (null ones skipped), so one noisy batch does not decide a row;
+  for ``r_effective`` their median (:data:`MEDIAN_OVER_WINDOW`).
 
 Cells are mean ± sample std over seeds (:mod:`~gradparadigm.reporting.tables`' style); a
 diagnostic no run logged has no column.
@@ -88,9 +89,17 @@ def validate_sweep(sweep: Any, where: str = "--sweep") -> dict:
     return sweep
 
 
-def _final(values: pd.Series, window: int) -> float:
-    finite = values.dropna()
-    return float(finite.iloc[-window:].mean()) if len(finite) else math.nan
+# Quantities whose final value is the median, not the mean, of the last logged values: a step where
+# almost every gate is closed leaves R measured on anchors that only receive other anchors' terms,
+# whose net push is near zero and ratio unbounded (10^7 and more); one such step would decide a mean.
+MEDIAN_OVER_WINDOW = frozenset({"r_effective"})
+
+
+def _final(values: pd.Series, window: int, median: bool = False) -> float:
+    finite = values.dropna().iloc[-window:]
+    if not len(finite):
+        return math.nan
+    return float(finite.median() if median else finite.mean())
 
 
 def load_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: Iterable[str | Path],
@@ -116,7 +125,7 @@ def load_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: 
         if quantity == "stsb_dev_spearman":
             rows.append([model, variant, seed, "stsb_dev", float(values.max()) if values.notna().any() else math.nan])
         else:
-            rows.append([model, variant, seed, quantity, _final(values, window)])
+            rows.append([model, variant, seed, quantity, _final(values, window, quantity in MEDIAN_OVER_WINDOW)])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -148,7 +157,8 @@ def sweep_caption(sweep: Mapping[str, Any], window: int) -> str:
         f"{first} … {last}).",
         f"STS avg: {STS_SETTING}; mean of the tasks. STS-B dev: the best score of the training's "
         "evaluations (the checkpoint kept).",
-        f"Diagnostics from train_log.jsonl, each the mean of a run's last {window} logged values: gap = "
+        f"Diagnostics from train_log.jsonl, each the mean of a run's last {window} logged values (R eff.: "
+        "their median): gap = "
         "positive − hardest negative cosine; GD active = share of anchors with a gradient; W hardest = "
         "the hardest negative's share of W; R eff. = the measured ratio (about 2R for a symmetrised "
         "loss; the median over anchors); closer = share of anchors whose positive got closer after the "

@@ -14,7 +14,7 @@ from gradparadigm.config import validate_config
 from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.study import describe_study
 from gradparadigm.reporting.sweep_figure import x_positions
-from gradparadigm.reporting.sweeps import describe_sweep, load_sweep, sweep_table, write_sweep
+from gradparadigm.reporting.sweeps import describe_sweep, load_sweep, sweep_caption, sweep_table, write_sweep
 from gradparadigm.training.settings import resolve_run_settings
 
 VALUES = [0.1, 0.3, 1.0]
@@ -145,3 +145,21 @@ def test_sweep_command_writes_table_and_figure(tmp_path):
     csv = pd.read_csv(tmp_path / "out" / "table.csv").set_index("variant")
     assert csv.loc["sg-m~1.0", "gap"] == pytest.approx(2.5)  # window 1: the last logged value
     assert (tmp_path / "out" / "figure.png").stat().st_size > 0
+
+
+def test_r_effective_is_the_median_of_the_last_logged_values(tmp_path):
+    """A step with almost every gate closed logs an unbounded ratio (measured on anchors that only
+    receive other anchors' terms); the row's R is the median of the window, so it does not decide it."""
+    sweep = _sweep()
+    point = sweep["points"][0]["variant"]
+    sts = [write_sts(tmp_path, "m1", point, 0, 60.0)]
+    lines = [{"type": "train", "step": step, "loss": 1.0, "gap": 0.1, "gd_active_frac": 0.5,
+              "w_hardest_share": 0.4, "r_effective": r}
+             for step, r in ((10, 9.0), (20, 2.0), (30, 5.1e7), (40, 2.2))]
+    path = run_dir(tmp_path, "m1", point, 0) / "train_log.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    values = load_sweep(sweep, sts, [path]).set_index("quantity")["value"]
+    assert values["r_effective"] == pytest.approx(2.2)  # median of 2.0, 5.1e7, 2.2 (the 9.0 is outside)
+    assert values["gap"] == pytest.approx(0.1)  # the others stay means
+    row = sweep_table(sweep, load_sweep(sweep, sts, [path])).rows[0]
+    assert "2.200" in row and "(R eff.: their median)" in sweep_caption(sweep, 3)
