@@ -67,9 +67,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument(
-        "--measure", action="store_true", help="also time measure_gradient_components"
-    )
+    parser.add_argument("--measure", action="store_true", help="also time measure_gradient_components")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

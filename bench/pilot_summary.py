@@ -21,8 +21,11 @@ def dev_curves(results: Path) -> dict[str, dict[int, float]]:
     for log in sorted(results.glob("*/*/seed~*/train_log.jsonl")):
         run = "/".join(log.parent.parts[-3:])
         rows = (json.loads(line) for line in log.read_text().splitlines() if line.strip())
-        curves[run] = {r["step"]: r["stsb_dev_spearman"] for r in rows
-                       if r.get("type") == "eval" and r.get("stsb_dev_spearman") is not None}
+        curves[run] = {
+            r["step"]: r["stsb_dev_spearman"]
+            for r in rows
+            if r.get("type") == "eval" and r.get("stsb_dev_spearman") is not None
+        }
     return curves
 
 

@@ -112,16 +112,23 @@ def projections(args, seconds_per_step: float) -> dict:
     out = {}
     if args.project_sentences:
         steps = args.project_sentences / args.batch
-        out["one_run"] = {"sentences": args.project_sentences, "steps": round(steps),
-                          "hours": steps * seconds_per_step / 3600}
+        out["one_run"] = {
+            "sentences": args.project_sentences,
+            "steps": round(steps),
+            "hours": steps * seconds_per_step / 3600,
+        }
     if args.grid_config:
         runs = grid_runs(args.grid_config)
         sentences = args.project_sentences or 1_000_000
         # time per sentence measured at this batch and length; runs at another batch size are scaled
         # by their sentence count (a first-order estimate: larger batches run somewhat faster per row)
         hours = len(runs) * sentences / args.batch * seconds_per_step / 3600
-        out["grid"] = {"config": args.grid_config, "trained_runs": len(runs), "sentences_per_run": sentences,
-                       "hours": hours}
+        out["grid"] = {
+            "config": args.grid_config,
+            "trained_runs": len(runs),
+            "sentences_per_run": sentences,
+            "hours": hours,
+        }
     return out
 
 
@@ -135,8 +142,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--dtype", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="auto: bf16 autocast on CUDA, fp32 on CPU (as the trainer)")
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="auto: bf16 autocast on CUDA, fp32 on CPU (as the trainer)",
+    )
     parser.add_argument("--loss", choices=LOSS_NAMES, default="infonce")
     parser.add_argument("--head", default="auto")
     parser.add_argument("--no-freeze", action="store_true", help="train the embedding layer too")
@@ -157,8 +168,9 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     encoder, label = load_encoder(args)
-    settings = TrainSettings(batch_size=args.batch, max_length=args.length, head=args.head,
-                             freeze_embeddings=not args.no_freeze)
+    settings = TrainSettings(
+        batch_size=args.batch, max_length=args.length, head=args.head, freeze_embeddings=not args.no_freeze
+    )
     head = resolve_head(settings.head, "cls", encoder.config.model_type)
     config = encoder.config
     if settings.freeze_embeddings:
@@ -174,8 +186,10 @@ def main() -> None:
 
     generator = torch.Generator().manual_seed(0)
     rows = 2 * args.batch
-    batch = {"input_ids": torch.randint(1000, config.vocab_size, (rows, args.length), generator=generator),
-             "attention_mask": torch.ones(rows, args.length, dtype=torch.long)}
+    batch = {
+        "input_ids": torch.randint(1000, config.vocab_size, (rows, args.length), generator=generator),
+        "attention_mask": torch.ones(rows, args.length, dtype=torch.long),
+    }
     batch["input_ids"][:, 0] = 101  # [CLS]
     batch["input_ids"][:, -1] = 102  # [SEP]
     if config.model_type == "bert":
@@ -192,8 +206,18 @@ def main() -> None:
     for i in range(total):
         synchronize()
         start = time.perf_counter()
-        result = training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16, grad_clip=None, step=i + 1,
-                               loss_name=args.loss, keep_rng=args.dynamics)  # ends with a host sync
+        result = training_step(
+            model,
+            loss_fn,
+            batch,
+            optimizer,
+            scheduler,
+            bf16=bf16,
+            grad_clip=None,
+            step=i + 1,
+            loss_name=args.loss,
+            keep_rng=args.dynamics,
+        )  # ends with a host sync
         synchronize()
         stepped = time.perf_counter()
         if args.dynamics:
@@ -211,30 +235,51 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         cpu = platform.processor() or platform.machine()
         where = f"{cpu}, {torch.get_num_threads()} threads, peak RSS {peak:.1f} GiB"
-    print(f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
-          f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n")
+    print(
+        f"Training step: {label}, {args.loss}, {head} head, {'bf16 autocast' if bf16 else 'fp32'} on {device} "
+        f"({where}); median of {len(seconds)} steps after {args.warmup} warm-up.\n"
+    )
     flops = step_flops(config, rows, args.length)
     peak = peak_tflops(device, args.peak_tflops)
     achieved = flops / median / 1e12
     mfu = achieved / peak if peak else None
     dynamics = statistics.median(extra) if args.dynamics else None
     columns = " dynamics s/logged step |" if args.dynamics else ""
-    print("| model | batch (rows) | length | s/step (IQR) | steps/s | sentences/s | TFLOP/step | TFLOP/s | MFU |"
-          + columns)
+    print(
+        "| model | batch (rows) | length | s/step (IQR) | steps/s | sentences/s | TFLOP/step | TFLOP/s | MFU |"
+        + columns
+    )
     print("|---|---|---|---|---|---|---|---|---|" + ("---|" if args.dynamics else ""))
     cell = f" {dynamics:.4f} ({dynamics / median:.0%} of a step) |" if args.dynamics else ""
-    print(f"| {label}{' (compiled)' if args.compile else ''} | {args.batch} ({rows}) | {args.length} | "
-          f"{median:.4f} ({q3 - q1:.4f}) | {1 / median:.2f} | {args.batch / median:.1f} | {flops / 1e12:.3f} | "
-          f"{achieved:.2f} | {f'{mfu:.1%}' if mfu is not None else '–'} |" + cell)
+    print(
+        f"| {label}{' (compiled)' if args.compile else ''} | {args.batch} ({rows}) | {args.length} | "
+        f"{median:.4f} ({q3 - q1:.4f}) | {1 / median:.2f} | {args.batch / median:.1f} | {flops / 1e12:.3f} | "
+        f"{achieved:.2f} | {f'{mfu:.1%}' if mfu is not None else '–'} |" + cell
+    )
     projected = projections(args, median)
     for key, value in projected.items():
         print(f"\nprojection ({key}): {json.dumps(value)}")
     if args.json:
-        record = {"model": label, "compiled": args.compile, "device": str(device), "where": where, "bf16": bf16,
-                  "loss": args.loss, "batch": args.batch, "length": args.length, "seconds_per_step": median,
-                  "iqr": q3 - q1, "steps_per_second": 1 / median, "sentences_per_second": args.batch / median,
-                  "flops_per_step": flops, "tflops_achieved": achieved, "peak_tflops": peak, "mfu": mfu,
-                  "dynamics_seconds_per_logged_step": dynamics, "projections": projected}
+        record = {
+            "model": label,
+            "compiled": args.compile,
+            "device": str(device),
+            "where": where,
+            "bf16": bf16,
+            "loss": args.loss,
+            "batch": args.batch,
+            "length": args.length,
+            "seconds_per_step": median,
+            "iqr": q3 - q1,
+            "steps_per_second": 1 / median,
+            "sentences_per_second": args.batch / median,
+            "flops_per_step": flops,
+            "tflops_achieved": achieved,
+            "peak_tflops": peak,
+            "mfu": mfu,
+            "dynamics_seconds_per_logged_step": dynamics,
+            "projections": projected,
+        }
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2)
 

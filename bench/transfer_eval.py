@@ -58,9 +58,14 @@ class MeanPoolEncoder:
         order = np.argsort(lengths, kind="stable")
         out = np.empty((len(sentences), self.model.config.hidden_size), dtype=np.float32)
         for i in range(0, len(order), self.batch_size):
-            idx = order[i:i + self.batch_size]
-            batch = self.tokenizer([sentences[j] for j in idx], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt")
+            idx = order[i : i + self.batch_size]
+            batch = self.tokenizer(
+                [sentences[j] for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
             hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             out[idx] = ((hidden * mask).sum(1) / mask.sum(1)).numpy()
@@ -99,17 +104,29 @@ def main(argv: list[str] | None = None) -> None:
     for mode in args.modes:
         for engine in args.engines:
             start = time.perf_counter()
-            result = run_transfer(table, encoder, tasks=args.tasks, mode=mode, engine=engine,
-                                  cache_dir=args.cache_dir, fingerprint=fingerprint, progress=False,
-                                  threads=args.clf_threads or None)
+            result = run_transfer(
+                table,
+                encoder,
+                tasks=args.tasks,
+                mode=mode,
+                engine=engine,
+                cache_dir=args.cache_dir,
+                fingerprint=fingerprint,
+                progress=False,
+                threads=args.clf_threads or None,
+            )
             result["wall_seconds"] = round(time.perf_counter() - start, 1)
             runs[(mode, engine)] = result
 
-    print(f"\nencoder: {encoder.model_path} (mean pooling); {encoder.sentences_encoded} distinct sentences "
-          f"encoded in {encoder.seconds:.0f} s this run (0 = all from cache)")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads "
-          f"{torch.get_num_threads()} (encoder), {args.clf_threads or 'default'} (classifiers), "
-          f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}\n")
+    print(
+        f"\nencoder: {encoder.model_path} (mean pooling); {encoder.sentences_encoded} distinct sentences "
+        f"encoded in {encoder.seconds:.0f} s this run (0 = all from cache)"
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch threads "
+        f"{torch.get_num_threads()} (encoder), {args.clf_threads or 'default'} (classifiers), "
+        f"load average at start {load_start[0]:.2f}, at end {os.getloadavg()[0]:.2f}\n"
+    )
     header = ["task"] + [f"{e} {m} acc" for (m, e) in runs] + [f"{e} {m} s" for (m, e) in runs]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -122,11 +139,16 @@ def main(argv: list[str] | None = None) -> None:
     print("| Avg. / total | " + " | ".join(avgs + totals) + " |")
     if "MRPC" in args.tasks:
         print("\nMRPC F1: " + ", ".join(f"{e} {m} {r['tasks']['MRPC']['f1']:.2f}" for (m, e), r in runs.items()))
-    print("wall seconds per run (classifiers + any encoding): "
-          + ", ".join(f"{e} {m} {r['wall_seconds']:.0f}" for (m, e), r in runs.items()))
+    print(
+        "wall seconds per run (classifiers + any encoding): "
+        + ", ".join(f"{e} {m} {r['wall_seconds']:.0f}" for (m, e), r in runs.items())
+    )
     if args.out:
-        write_json_atomic(args.out, {f"{m}/{e}": r for (m, e), r in runs.items()}
-                          | {"encode_seconds": round(encoder.seconds, 1), "fingerprint": fingerprint})
+        write_json_atomic(
+            args.out,
+            {f"{m}/{e}": r for (m, e), r in runs.items()}
+            | {"encode_seconds": round(encoder.seconds, 1), "fingerprint": fingerprint},
+        )
 
 
 if __name__ == "__main__":

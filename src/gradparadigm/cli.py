@@ -144,8 +144,9 @@ def describe_error(exc: BaseException, debug: bool = False) -> str:
 
 
 def _setup(args: argparse.Namespace) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
+    )
     threads = getattr(args, "threads", None)
     if threads:
         import torch
@@ -217,8 +218,15 @@ def _check_table(table, path: Path, tasks: list[str], splits: dict[str, tuple[st
             raise DataFormatError(path, f"no {task} {what}; rerun the prepare rule (or choose --tasks)")
 
 
-def _evaluate(args: argparse.Namespace, table_path: Path, evaluate, *, columns: list[str],
-              splits: dict[str, tuple[str, ...]], **meta) -> tuple[dict, float, object]:
+def _evaluate(
+    args: argparse.Namespace,
+    table_path: Path,
+    evaluate,
+    *,
+    columns: list[str],
+    splits: dict[str, tuple[str, ...]],
+    **meta,
+) -> tuple[dict, float, object]:
     """Check the device and the table, load the encoder, run ``evaluate(table, encoder)``, add
     provenance to the result under ``meta`` and write it atomically to ``args.out``."""
     from gradparadigm.data.tables import read_table
@@ -254,9 +262,14 @@ def cmd_eval_sts(args: argparse.Namespace) -> None:
     def evaluate(table, encoder):
         return evaluate_sts(table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks)
 
-    results, seconds, encoder = _evaluate(args, args.sts_table, evaluate,
-                                          columns=["task", "split", "sentence1", "sentence2", "score"],
-                                          splits={task: ("test",) for task in args.tasks}, setting=SETTING)
+    results, seconds, encoder = _evaluate(
+        args,
+        args.sts_table,
+        evaluate,
+        columns=["task", "split", "sentence1", "sentence2", "score"],
+        splits={task: ("test",) for task in args.tasks},
+        setting=SETTING,
+    )
     summary = "  ".join(f"{t}={results[t]['spearman']:.2f}" for t in [*args.tasks, "avg"])
     log.info("STS Spearman x100 (%s pooling, %.1f s): %s", encoder.pooler, seconds, summary)
 
@@ -266,17 +279,32 @@ def cmd_eval_transfer(args: argparse.Namespace) -> None:
 
     def evaluate(table, encoder):
         return run_transfer(
-            table, lambda s: encoder.encode(s, batch_size=args.batch_size), tasks=args.tasks, mode=args.mode,
-            engine=args.engine, cache_dir=args.cache_dir, fingerprint=encoder.fingerprint(),
+            table,
+            lambda s: encoder.encode(s, batch_size=args.batch_size),
+            tasks=args.tasks,
+            mode=args.mode,
+            engine=args.engine,
+            cache_dir=args.cache_dir,
+            fingerprint=encoder.fingerprint(),
             threads=args.classifier_threads,
         )
 
-    results, seconds, _ = _evaluate(args, args.transfer_table, evaluate,
-                                    columns=["task", "split", "sentence1", "sentence2", "label"],
-                                    splits=REQUIRED_SPLITS)
+    results, seconds, _ = _evaluate(
+        args,
+        args.transfer_table,
+        evaluate,
+        columns=["task", "split", "sentence1", "sentence2", "label"],
+        splits=REQUIRED_SPLITS,
+    )
     summary = "  ".join(f"{t}={results['tasks'][t]['acc']:.2f}" for t in args.tasks)
-    log.info("transfer accuracy (%s mode, %s engine, %.1f s): %s  avg=%.2f", args.mode, args.engine, seconds,
-             summary, results["avg"])
+    log.info(
+        "transfer accuracy (%s mode, %s engine, %.1f s): %s  avg=%.2f",
+        args.mode,
+        args.engine,
+        seconds,
+        summary,
+        results["avg"],
+    )
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
@@ -310,18 +338,37 @@ def cmd_statistics(args: argparse.Namespace) -> None:
     device = choose_device(args.device, where="eval.device / --device")  # fail before anything loads
     remove_stale_temporaries(args.out)
     _quiet_hub_progress()
-    result = encoder_statistics(args.model, args.corpus, n_sentences=args.n_sentences, batch_size=args.batch_size,
-                                max_length=args.max_length, seed=args.seed, pooler=args.pooler, taus=args.taus,
-                                margins=args.margins, loss_args=_json_arg(args.loss_args, "--loss-args"),
-                                device=str(device))
+    result = encoder_statistics(
+        args.model,
+        args.corpus,
+        n_sentences=args.n_sentences,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        seed=args.seed,
+        pooler=args.pooler,
+        taus=args.taus,
+        margins=args.margins,
+        loss_args=_json_arg(args.loss_args, "--loss-args"),
+        device=str(device),
+    )
     result["meta"] = {**_meta(args.meta), **environment_info(device)}
     write_json_atomic(args.out, result)
     first = result["by_margin"][0]
-    log.info("statistics of %s (%d sentences, %.1f s): pos %.3f, neg %.3f, hardest %.3f, align %.3f, uniform %.3f; "
-             "m=%g: %.0f%% masked, R arccon/met/mat %s", args.model, result["sample"]["n_sentences"],
-             result["settings"]["seconds"], result["pos_cos"], result["neg_cos_mean"], result["neg_cos_hardest"],
-             result["alignment"], result["uniformity"], first["m"], 100 * (first["masked_frac"] or 0),
-             "/".join("-" if v is None else f"{v:.3f}" for v in first["ratio"].values()))
+    log.info(
+        "statistics of %s (%d sentences, %.1f s): pos %.3f, neg %.3f, hardest %.3f, align %.3f, uniform %.3f; "
+        "m=%g: %.0f%% masked, R arccon/met/mat %s",
+        args.model,
+        result["sample"]["n_sentences"],
+        result["settings"]["seconds"],
+        result["pos_cos"],
+        result["neg_cos_mean"],
+        result["neg_cos_hardest"],
+        result["alignment"],
+        result["uniformity"],
+        first["m"],
+        100 * (first["masked_frac"] or 0),
+        "/".join("-" if v is None else f"{v:.3f}" for v in first["ratio"].values()),
+    )
 
 
 def _json_arg(text: str | None, flag: str) -> dict:
@@ -353,8 +400,14 @@ def cmd_augment(args: argparse.Namespace) -> None:
     from gradparadigm.training.views import build_views
 
     _quiet_hub_progress()
-    build_views(args.corpus, args.model, args.out, max_length=args.max_length,
-                augment=AugmentSettings(args.strategy, args.rate), seed=args.seed)
+    build_views(
+        args.corpus,
+        args.model,
+        args.out,
+        max_length=args.max_length,
+        augment=AugmentSettings(args.strategy, args.rate),
+        seed=args.seed,
+    )
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -390,11 +443,23 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     previous = signal.signal(signal.SIGTERM, request_stop)
     try:
-        train(model_source=args.model, views_dir=args.views, sts_table=args.sts_table, loss=args.loss,
-              loss_args=loss_args, pooler=args.pooler, settings=settings, seed=args.seed,
-              model_out=args.model_out, log_out=args.log_out, hparams_out=args.hparams_out,
-              checkpoint_dir=args.checkpoint_dir, eval_batch_size=args.eval_batch_size, meta=_meta(args.meta),
-              stop_requested=lambda: stop["requested"])
+        train(
+            model_source=args.model,
+            views_dir=args.views,
+            sts_table=args.sts_table,
+            loss=args.loss,
+            loss_args=loss_args,
+            pooler=args.pooler,
+            settings=settings,
+            seed=args.seed,
+            model_out=args.model_out,
+            log_out=args.log_out,
+            hparams_out=args.hparams_out,
+            checkpoint_dir=args.checkpoint_dir,
+            eval_batch_size=args.eval_batch_size,
+            meta=_meta(args.meta),
+            stop_requested=lambda: stop["requested"],
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -410,21 +475,27 @@ def build_parser() -> argparse.ArgumentParser:
     from gradparadigm.training.settings import AUGMENTATIONS
 
     parser = _Parser(prog="gradparadigm", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true",
-                        help=f"print the full traceback of an error (also: {DEBUG_ENV}=1)")
+    parser.add_argument(
+        "--debug", action="store_true", help=f"print the full traceback of an error (also: {DEBUG_ENV}=1)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_checksum_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--checksums", choices=("verify", "warn"), default="verify",
-                       help="verify: fail on a sha256 mismatch with the shipped manifest; warn: warn and record")
+        p.add_argument(
+            "--checksums",
+            choices=("verify", "warn"),
+            default="verify",
+            help="verify: fail on a sha256 mismatch with the shipped manifest; warn: warn and record",
+        )
         p.add_argument("--no-verify", action="store_true", help="the same as --checksums warn")
 
     p = sub.add_parser("fetch-senteval", help="download or copy SentEval's downstream data and verify it")
     p.add_argument("--out", required=True, type=Path, help="folder to create (SentEval's data/downstream)")
     p.add_argument("--record", required=True, type=Path, help="JSON file recording source and sha256 sums")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--source", default=None,
-                       help="a URL (scheme://...) to download, or an existing local folder (offline)")
+    where.add_argument(
+        "--source", default=None, help="a URL (scheme://...) to download, or an existing local folder (offline)"
+    )
     where.add_argument("--url", default=SENTEVAL_URL)
     where.add_argument("--local-dir", type=Path, default=None, help="existing SentEval downstream folder (offline)")
     add_checksum_arguments(p)
@@ -434,15 +505,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--record", required=True, type=Path)
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--source", default=None,
-                       help="a URL (scheme://...) to download, or an existing local file (offline)")
+    where.add_argument(
+        "--source", default=None, help="a URL (scheme://...) to download, or an existing local file (offline)"
+    )
     where.add_argument("--url", default=WIKI1M_URL)
     where.add_argument("--local-file", type=Path, default=None, help="existing corpus file (offline)")
     add_checksum_arguments(p)
     p.set_defaults(func=cmd_fetch_corpus)
 
-    for name, what, func in (("prepare-sts", "every STS set", cmd_prepare_sts),
-                             ("prepare-transfer", "the seven transfer tasks", cmd_prepare_transfer)):
+    for name, what, func in (
+        ("prepare-sts", "every STS set", cmd_prepare_sts),
+        ("prepare-transfer", "the seven transfer tasks", cmd_prepare_transfer),
+    ):
         p = sub.add_parser(name, help=f"parse {what} into one tidy parquet table")
         p.add_argument("--senteval", required=True, type=Path, help="SentEval downstream folder")
         p.add_argument("--out", required=True, type=Path)
@@ -452,32 +526,48 @@ def build_parser() -> argparse.ArgumentParser:
         """The arguments every evaluation shares: which encoder, how to encode, where to write."""
         p = sub.add_parser(name, help=help)
         p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
-        p.add_argument("--pooler", choices=POOLERS, default=None,
-                       help="default: the folder's recorded pooler, else cls")
+        p.add_argument(
+            "--pooler", choices=POOLERS, default=None, help="default: the folder's recorded pooler, else cls"
+        )
         p.add_argument(table_flag, required=True, type=Path)
         p.add_argument("--out", required=True, type=Path)
         p.add_argument("--tasks", nargs="+", default=list(tasks), choices=tasks)
         p.add_argument("--batch-size", type=positive_int, default=128)
-        p.add_argument("--max-length", type=optional_positive_int, default=None,
-                       help="tokens per sentence; none (default) = the tokenizer's limit")
+        p.add_argument(
+            "--max-length",
+            type=optional_positive_int,
+            default=None,
+            help="tokens per sentence; none (default) = the tokenizer's limit",
+        )
         p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads for encoding")
-        p.add_argument("--meta", nargs="*", metavar="KEY=VALUE",
-                       help="labels stored with the result (model, variant, seed)")
+        p.add_argument(
+            "--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)"
+        )
         return p
 
-    p = evaluation_parser("eval-sts", "score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)",
-                          "--sts-table", STS_TASKS)
+    p = evaluation_parser(
+        "eval-sts", "score an encoder on STS12-16, STS-B and SICK-R (cosine Spearman)", "--sts-table", STS_TASKS
+    )
     p.set_defaults(func=cmd_eval_sts)
 
-    p = evaluation_parser("eval-transfer", "SentEval transfer tasks (logistic regression on frozen embeddings)",
-                          "--transfer-table", TRANSFER_TASKS)
-    p.add_argument("--mode", choices=sorted(MODES), default="test",
-                   help="SentEval 'test' settings or 'fast' prototyping")
+    p = evaluation_parser(
+        "eval-transfer",
+        "SentEval transfer tasks (logistic regression on frozen embeddings)",
+        "--transfer-table",
+        TRANSFER_TASKS,
+    )
+    p.add_argument(
+        "--mode", choices=sorted(MODES), default="test", help="SentEval 'test' settings or 'fast' prototyping"
+    )
     p.add_argument("--engine", choices=ENGINES, default="torch", help="SentEval's PyTorch classifier or scikit-learn")
     p.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (keyed by the encoder's fingerprint)")
-    p.add_argument("--classifier-threads", type=positive_int, default=1,
-                   help="threads for the classifiers (1 is fastest on a shared machine)")
+    p.add_argument(
+        "--classifier-threads",
+        type=positive_int,
+        default=1,
+        help="threads for the classifiers (1 is fastest on a shared machine)",
+    )
     p.set_defaults(func=cmd_eval_transfer)
 
     p = sub.add_parser("augment", help="tokenize the corpus into the two views of every sentence (Arrow cache)")
@@ -485,26 +575,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="whose tokenizer: packaged:NAME, a local folder or a hub id")
     p.add_argument("--out", required=True, type=Path, help="views folder to write (reused if up to date)")
     p.add_argument("--max-length", type=positive_int, default=32)
-    p.add_argument("--strategy", choices=AUGMENTATIONS, default="dropout",
-                   help="dropout: identical text (the paper's); word_deletion / token_shuffle: discrete edits")
+    p.add_argument(
+        "--strategy",
+        choices=AUGMENTATIONS,
+        default="dropout",
+        help="dropout: identical text (the paper's); word_deletion / token_shuffle: discrete edits",
+    )
     p.add_argument("--rate", type=unit_float, default=0.0, help="deletion probability / share of tokens shuffled")
-    p.add_argument("--seed", type=non_negative_int, default=0,
-                   help="draws the discrete augmentations (unused by dropout)")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="draws the discrete augmentations (unused by dropout)"
+    )
     p.set_defaults(func=cmd_augment)
 
     p = sub.add_parser("train", help="train one encoder (unsupervised SimCSE loop), resumable")
     p.add_argument("--model", required=True, help="packaged:NAME, a local folder or a hub id")
     p.add_argument("--views", required=True, type=Path, help="views folder written by `augment`")
     p.add_argument("--sts-table", required=True, type=Path, help="table of `prepare-sts` (STS-B dev selects)")
-    p.add_argument("--loss", required=True,
-                   help=f"{', '.join(LOSS_NAMES)}, or a loss from outside the package as module.path:ClassName")
+    p.add_argument(
+        "--loss",
+        required=True,
+        help=f"{', '.join(LOSS_NAMES)}, or a loss from outside the package as module.path:ClassName",
+    )
     p.add_argument("--loss-args", default=None, help="JSON object (or @file) of loss hyperparameters")
     p.add_argument("--pooler", choices=POOLERS, default="cls")
-    p.add_argument("--settings", default=None,
-                   help="JSON object (or @file) of training settings; missing keys take their defaults")
+    p.add_argument(
+        "--settings", default=None, help="JSON object (or @file) of training settings; missing keys take their defaults"
+    )
     p.add_argument("--seed", type=non_negative_int, default=0)
-    p.add_argument("--device", type=device_arg, default=None,
-                   help="auto, cpu, cuda or cuda:N (default: the device of --settings, else auto)")
+    p.add_argument(
+        "--device",
+        type=device_arg,
+        default=None,
+        help="auto, cpu, cuda or cuda:N (default: the device of --settings, else auto)",
+    )
     p.add_argument("--model-out", required=True, type=Path, help="folder for the best model (sentence-transformers)")
     p.add_argument("--log-out", required=True, type=Path, help="train_log.jsonl")
     p.add_argument("--hparams-out", required=True, type=Path, help="hparams.json (settings, result, provenance)")
@@ -515,42 +618,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("aggregate", help="tables (Markdown, LaTeX, CSV, HTML) and figures of a study")
-    p.add_argument("--study", default=None,
-                   help="JSON object (or @file): the study description (reporting.study.describe_study); "
-                        "without it variants keep the order given and have no role")
-    p.add_argument("--sts", nargs="*", default=[], type=Path,
-                   help="sts.json files, each at .../{model}/{variant}/seed~{seed}/sts.json")
+    p.add_argument(
+        "--study",
+        default=None,
+        help="JSON object (or @file): the study description (reporting.study.describe_study); "
+        "without it variants keep the order given and have no role",
+    )
+    p.add_argument(
+        "--sts",
+        nargs="*",
+        default=[],
+        type=Path,
+        help="sts.json files, each at .../{model}/{variant}/seed~{seed}/sts.json",
+    )
     p.add_argument("--transfer", nargs="*", default=[], type=Path, help="transfer.json files (same layout)")
-    p.add_argument("--train-logs", nargs="*", default=[], type=Path,
-                   help="train_log.jsonl files (same layout), for the training-curve figures")
-    p.add_argument("--out-dir", required=True, type=Path,
-                   help="writes {sts,ori_vs_mod,ablation,provenance[,transfer]}.{md,tex,csv,html}")
-    p.add_argument("--figures-dir", type=Path, default=None,
-                   help="writes {figure1_ori_vs_mod,ablation,training_curves_<model>}.{png,pdf}")
-    p.add_argument("--benchmarks", type=Path, default=None,
-                   help="Snakemake's benchmark folder (results/benchmarks): writes the cost table, cost.*")
+    p.add_argument(
+        "--train-logs",
+        nargs="*",
+        default=[],
+        type=Path,
+        help="train_log.jsonl files (same layout), for the training-curve figures",
+    )
+    p.add_argument(
+        "--out-dir",
+        required=True,
+        type=Path,
+        help="writes {sts,ori_vs_mod,ablation,provenance[,transfer]}.{md,tex,csv,html}",
+    )
+    p.add_argument(
+        "--figures-dir",
+        type=Path,
+        default=None,
+        help="writes {figure1_ori_vs_mod,ablation,training_curves_<model>}.{png,pdf}",
+    )
+    p.add_argument(
+        "--benchmarks",
+        type=Path,
+        default=None,
+        help="Snakemake's benchmark folder (results/benchmarks): writes the cost table, cost.*",
+    )
     p.set_defaults(func=cmd_aggregate)
     p = sub.add_parser("sweep", help="the table and figure of one sweep (config sweeps): a row per value")
-    p.add_argument("--sweep", required=True,
-                   help="JSON object (or @file): the sweep description (reporting.sweeps.describe_sweep)")
-    p.add_argument("--sts", nargs="*", default=[], type=Path,
-                   help="sts.json of the sweep's runs, each at .../{model}/{variant}/seed~{seed}/sts.json")
-    p.add_argument("--train-logs", nargs="*", default=[], type=Path,
-                   help="train_log.jsonl of the runs (same layout)")
-    p.add_argument("--window", type=positive_int, default=3,
-                   help="each diagnostic: the mean of a run's last N logged values (default 3)")
-    p.add_argument("--out-dir", required=True, type=Path,
-                   help="writes table.{md,tex,csv,html} and figure.{png,pdf}")
+    p.add_argument(
+        "--sweep", required=True, help="JSON object (or @file): the sweep description (reporting.sweeps.describe_sweep)"
+    )
+    p.add_argument(
+        "--sts",
+        nargs="*",
+        default=[],
+        type=Path,
+        help="sts.json of the sweep's runs, each at .../{model}/{variant}/seed~{seed}/sts.json",
+    )
+    p.add_argument("--train-logs", nargs="*", default=[], type=Path, help="train_log.jsonl of the runs (same layout)")
+    p.add_argument(
+        "--window",
+        type=positive_int,
+        default=3,
+        help="each diagnostic: the mean of a run's last N logged values (default 3)",
+    )
+    p.add_argument("--out-dir", required=True, type=Path, help="writes table.{md,tex,csv,html} and figure.{png,pdf}")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("simulate", help="the GD, W and R simulations over angle grids (tables and figures)")
-    p.add_argument("--settings", required=True,
-                   help="JSON object (or @file): the config's `simulations` section, defaults filled in")
+    p.add_argument(
+        "--settings",
+        required=True,
+        help="JSON object (or @file): the config's `simulations` section, defaults filled in",
+    )
     p.add_argument("--out-dir", required=True, type=Path, help="writes gd.csv, weight.csv, ratio.csv, settings.json")
-    p.add_argument("--figures-dir", type=Path, default=None,
-                   help="writes simulation_{gd,weight,ratio}.{png,pdf}")
+    p.add_argument("--figures-dir", type=Path, default=None, help="writes simulation_{gd,weight,ratio}.{png,pdf}")
     p.set_defaults(func=cmd_simulate)
-    p = sub.add_parser("statistics", help="the official statistics.py quantities of one encoder on a seeded corpus "
-                                          "sample (cosines, alignment, uniformity, W share, dynamic R)")
+    p = sub.add_parser(
+        "statistics",
+        help="the official statistics.py quantities of one encoder on a seeded corpus "
+        "sample (cosines, alignment, uniformity, W share, dynamic R)",
+    )
     p.add_argument("--model", required=True, help="the encoder: a trained model folder, packaged:NAME or a hub id")
     p.add_argument("--corpus", required=True, type=Path, help="the training corpus (one sentence per line)")
     p.add_argument("--out", required=True, type=Path, help="statistics.json")
@@ -559,16 +700,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=positive_int, default=64, help="the training batch size (in-batch negatives)")
     p.add_argument("--max-length", type=positive_int, default=32, help="tokens per sentence (the training max length)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="draws the sample and the dropout masks")
-    p.add_argument("--taus", type=positive_float, nargs="+", default=list(DEFAULT_TAUS),
-                   help="temperatures of the hardest negative's share of W")
-    p.add_argument("--margins", type=float, nargs="+", default=list(DEFAULT_MARGINS),
-                   help="official mask: anchors with gap s_ii - max_j s_ij below m")
-    p.add_argument("--loss-args", default=None,
-                   help='JSON object (or @file) of the ratio losses\' hyperparameters, e.g. {"arccon": {"u": 0.2}}')
+    p.add_argument(
+        "--taus",
+        type=positive_float,
+        nargs="+",
+        default=list(DEFAULT_TAUS),
+        help="temperatures of the hardest negative's share of W",
+    )
+    p.add_argument(
+        "--margins",
+        type=float,
+        nargs="+",
+        default=list(DEFAULT_MARGINS),
+        help="official mask: anchors with gap s_ii - max_j s_ij below m",
+    )
+    p.add_argument(
+        "--loss-args",
+        default=None,
+        help='JSON object (or @file) of the ratio losses\' hyperparameters, e.g. {"arccon": {"u": 0.2}}',
+    )
     p.add_argument("--device", type=device_arg, default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=positive_int, default=None, help="torch threads")
-    p.add_argument("--meta", nargs="*", metavar="KEY=VALUE",
-                   help="labels stored with the result (model, variant, seed)")
+    p.add_argument(
+        "--meta", nargs="*", metavar="KEY=VALUE", help="labels stored with the result (model, variant, seed)"
+    )
     p.set_defaults(func=cmd_statistics)
 
     for p in sub.choices.values():  # --debug after the subcommand, too

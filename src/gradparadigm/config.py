@@ -72,8 +72,8 @@ def _finite_number(checker, instance) -> bool:
 
 
 _FiniteValidator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number))
+    Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number)
+)
 _Validator = _with_defaults(_FiniteValidator)
 
 
@@ -125,7 +125,8 @@ def _describe(error) -> tuple[str, str]:
         return key_path([*path, error.instance]), (
             f"{error.instance!r} is not a valid name: use letters, digits, '_', '.', '-' and '~' (starting "
             "with a letter or digit), and none of the names of results/'s own entries: "
-            "data, tables, figures, parts, sweeps, logs, benchmarks, checkpoints, views, cache, README.md")
+            "data, tables, figures, parts, sweeps, logs, benchmarks, checkpoints, views, cache, README.md"
+        )
     if error.validator == "type" and isinstance(error.instance, float) and not math.isfinite(error.instance):
         return key_path(path), f"must be a finite number, got {error.instance!r}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -143,8 +144,11 @@ def deep_merge(base: dict, override: dict) -> dict:
     belong to the new one."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) \
-                and value.get("kind", merged[key].get("kind")) == merged[key].get("kind"):
+        if (
+            isinstance(value, dict)
+            and isinstance(merged.get(key), dict)
+            and value.get("kind", merged[key].get("kind")) == merged[key].get("kind")
+        ):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
@@ -178,8 +182,9 @@ def _expand_bases(config: dict[str, Any]) -> None:
             raise ConfigError(key, f"no variant {base!r}; variants: {', '.join(variants)}")
         if base in chain or base == name:
             raise ConfigError(key, "circular: " + " -> ".join([*chain, name, base]))
-        parent = {k: v for k, v in resolve(base, (*chain, name)).items()
-                  if k not in ("description", "base", "template")}
+        parent = {
+            k: v for k, v in resolve(base, (*chain, name)).items() if k not in ("description", "base", "template")
+        }
         own = {k: v for k, v in spec.items() if k != "base"}
         resolved[name] = {**deep_merge(parent, own), "base": base}
         return resolved[name]
@@ -202,8 +207,10 @@ def _check_parts(config: dict[str, Any]) -> None:
     for part, spec in (config.get("parts") or {}).items():
         for i, pattern in enumerate(spec["variants"]):
             if not fnmatch.filter(config["variants"], pattern):
-                raise ConfigError(f"parts.{part}.variants.{i}",
-                                  f"{pattern!r} matches no variant; variants: {', '.join(config['variants'])}")
+                raise ConfigError(
+                    f"parts.{part}.variants.{i}",
+                    f"{pattern!r} matches no variant; variants: {', '.join(config['variants'])}",
+                )
         unknown = [s for s in spec.get("seeds") or [] if s not in config["seeds"]]
         if unknown:
             raise ConfigError(f"parts.{part}.seeds", f"{unknown} not in the study's seeds {config['seeds']}")
@@ -243,7 +250,8 @@ def _mapping_without_duplicates(loader: _StrictLoader, node: yaml.MappingNode, d
         if key in seen:
             mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", mark)
+                None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", mark
+            )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 

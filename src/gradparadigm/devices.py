@@ -92,8 +92,10 @@ def available_gpus(environ: MutableMapping[str, str] | None = None) -> list[str]
         devices = [entry.strip() for entry in setting.split(",")]
         bad = [entry for entry in devices if not _DEVICE_ID.match(entry)]
         if bad:
-            raise DeviceError(f"{GPUS_ENV}={setting!r}: {bad[0]!r} is not a device; expected auto, none or "
-                              "a comma-separated list of device indices or UUIDs (e.g. 0,1,2,3)")
+            raise DeviceError(
+                f"{GPUS_ENV}={setting!r}: {bad[0]!r} is not a device; expected auto, none or "
+                "a comma-separated list of device indices or UUIDs (e.g. 0,1,2,3)"
+            )
         if len(set(devices)) != len(devices):
             raise DeviceError(f"{GPUS_ENV}={setting!r}: a device is listed twice")
         return devices
@@ -141,15 +143,18 @@ def try_claim(devices: list[str], folder: Path) -> GpuClaim | None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise DeviceError(f"{folder}: cannot create the GPU lock folder ({exc.strerror}); set "
-                          f"{LOCK_DIR_ENV} to a writable local folder") from None
+        raise DeviceError(
+            f"{folder}: cannot create the GPU lock folder ({exc.strerror}); set "
+            f"{LOCK_DIR_ENV} to a writable local folder"
+        ) from None
     for device in devices:
         path = _lock_path(folder, device)
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise DeviceError(f"{path}: cannot open the GPU lock file ({exc.strerror}); set {LOCK_DIR_ENV} "
-                              "to a writable local folder") from None
+            raise DeviceError(
+                f"{path}: cannot open the GPU lock file ({exc.strerror}); set {LOCK_DIR_ENV} to a writable local folder"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -173,8 +178,9 @@ def _holders(devices: list[str], folder: Path) -> str:
     return "; ".join(lines)
 
 
-def claim_gpu(environ: MutableMapping[str, str] | None = None, *, timeout: float | None = None,
-              poll_s: float = 0.5) -> GpuClaim | None:
+def claim_gpu(
+    environ: MutableMapping[str, str] | None = None, *, timeout: float | None = None, poll_s: float = 0.5
+) -> GpuClaim | None:
     """Claim a free device and pin ``environ`` (default: this process's) to it.
 
     Returns None, setting nothing, when no device is available (see :func:`available_gpus`). Waits
@@ -190,15 +196,22 @@ def claim_gpu(environ: MutableMapping[str, str] | None = None, *, timeout: float
     waiting_logged = False
     while (claim := try_claim(devices, folder)) is None:
         if timeout is not None and time.monotonic() - start >= timeout:
-            raise DeviceError(f"no free GPU among {','.join(devices)} after {timeout:g} s; held by: "
-                              f"{_holders(devices, folder)} (locks in {folder})")
+            raise DeviceError(
+                f"no free GPU among {','.join(devices)} after {timeout:g} s; held by: "
+                f"{_holders(devices, folder)} (locks in {folder})"
+            )
         if not waiting_logged:
             log.info("every GPU is in use, waiting for one: %s", _holders(devices, folder))
             waiting_logged = True
         time.sleep(poll_s)
     environ["CUDA_VISIBLE_DEVICES"] = claim.device
-    log.info("CUDA_VISIBLE_DEVICES=%s: GPU %s of %s is this job's until it ends (lock %s)", claim.device,
-             claim.device, ",".join(devices), claim.path)
+    log.info(
+        "CUDA_VISIBLE_DEVICES=%s: GPU %s of %s is this job's until it ends (lock %s)",
+        claim.device,
+        claim.device,
+        ",".join(devices),
+        claim.path,
+    )
     return claim
 
 

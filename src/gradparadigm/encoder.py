@@ -72,7 +72,7 @@ def resolve_model_source(source: str) -> str:
     :class:`ModelLoadError` with advice otherwise.
     """
     if source.startswith(PACKAGED_PREFIX):
-        name = source[len(PACKAGED_PREFIX):]
+        name = source[len(PACKAGED_PREFIX) :]
         if name not in PACKAGED_MODELS:
             raise ModelLoadError(f"unknown packaged model {name!r}; packaged models: {', '.join(PACKAGED_MODELS)}")
         module_name, func = PACKAGED_MODELS[name]
@@ -129,12 +129,15 @@ def choose_device(preference: str = "auto", where: str = "device") -> torch.devi
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if preference.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise DeviceError(f"device {preference!r} requested ({where}) but CUDA is not available "
-                              "on this machine; use auto or cpu")
+            raise DeviceError(
+                f"device {preference!r} requested ({where}) but CUDA is not available on this machine; use auto or cpu"
+            )
         index = int(preference.partition(":")[2] or 0)
         if index >= torch.cuda.device_count():
-            raise DeviceError(f"device {preference!r} requested ({where}) but only {torch.cuda.device_count()} "
-                              "CUDA device(s) are visible (CUDA_VISIBLE_DEVICES renumbers them from 0)")
+            raise DeviceError(
+                f"device {preference!r} requested ({where}) but only {torch.cuda.device_count()} "
+                "CUDA device(s) are visible (CUDA_VISIBLE_DEVICES renumbers them from 0)"
+            )
     return torch.device(preference)
 
 
@@ -205,8 +208,9 @@ class SentenceEncoder:
         return pool(output.last_hidden_state, batch["attention_mask"], self.pooler)
 
     @torch.inference_mode()
-    def encode(self, sentences: list[str], batch_size: int = 128, progress: bool = True,
-               desc: str = "encoding") -> np.ndarray:
+    def encode(
+        self, sentences: list[str], batch_size: int = 128, progress: bool = True, desc: str = "encoding"
+    ) -> np.ndarray:
         """Encode ``sentences`` (duplicates encoded once; length-sorted batches with dynamic padding)."""
         was_training = self.model.training
         self.model.eval()
@@ -217,7 +221,7 @@ class SentenceEncoder:
         vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
         with tqdm(total=len(unique), desc=desc, unit="sent", disable=not progress, mininterval=5) as bar:
             for start in range(0, len(unique), batch_size):
-                index = order[start:start + batch_size]
+                index = order[start : start + batch_size]
                 features = {key: [values[i] for i in index] for key, values in encoded.items()}
                 batch = self.tokenizer.pad(features, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
@@ -265,8 +269,9 @@ def load_pretrained(source: str, path: str, **model_kwargs) -> tuple[object, tor
     return tokenizer, model
 
 
-def load_encoder(source: str, pooler: str | None = None, *, device: str = "auto",
-                 max_length: int | None = None) -> SentenceEncoder:
+def load_encoder(
+    source: str, pooler: str | None = None, *, device: str = "auto", max_length: int | None = None
+) -> SentenceEncoder:
     """Load an encoder for evaluation.
 
     ``pooler=None`` takes the pooler recorded in a sentence-transformers folder (our trained models
@@ -283,5 +288,6 @@ def load_encoder(source: str, pooler: str | None = None, *, device: str = "auto"
     limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
     max_length = min(max_length or limit, limit, 512)
     log.info("loaded %s (%s pooling, max length %d) on %s", source, pooler, max_length, dev)
-    return SentenceEncoder(model=model, tokenizer=tokenizer, pooler=pooler, device=dev,
-                           max_length=max_length, source=path)
+    return SentenceEncoder(
+        model=model, tokenizer=tokenizer, pooler=pooler, device=dev, max_length=max_length, source=path
+    )

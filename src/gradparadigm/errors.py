@@ -75,16 +75,20 @@ class TrainingDivergedError(GradParadigmError):
 
     def add_note_checkpoint(self, step: int | None, directory) -> None:
         if step:
-            self.checkpoint = (f" The checkpoint of step {step} is kept in {directory}; rerunning the same "
-                               "command resumes from it (and will diverge again unless the settings change, "
-                               "which discards it).")
+            self.checkpoint = (
+                f" The checkpoint of step {step} is kept in {directory}; rerunning the same "
+                "command resumes from it (and will diverge again unless the settings change, "
+                "which discards it)."
+            )
         else:
             self.checkpoint = " No checkpoint was written before the failure."
 
     def __str__(self) -> str:
         lr = f", lr {self.lr:.3g}" if self.lr is not None else ""
-        return (f"training diverged at step {self.step} (loss {self.loss!r}{lr}): {self.what}. Loss inputs: "
-                f"{self.inputs}. No model was written.{self.checkpoint}")
+        return (
+            f"training diverged at step {self.step} (loss {self.loss!r}{lr}): {self.what}. Loss inputs: "
+            f"{self.inputs}. No model was written.{self.checkpoint}"
+        )
 
 
 class TrainingInterrupted(GradParadigmError):
@@ -93,5 +97,7 @@ class TrainingInterrupted(GradParadigmError):
     def __init__(self, checkpoint_step: int, directory):
         self.checkpoint_step = checkpoint_step
         self.directory = directory
-        super().__init__(f"training interrupted; the checkpoint of step {checkpoint_step} is in {directory}: "
-                         "run the same command again to resume")
+        super().__init__(
+            f"training interrupted; the checkpoint of step {checkpoint_step} is in {directory}: "
+            "run the same command again to resume"
+        )

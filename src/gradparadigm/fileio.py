@@ -47,8 +47,9 @@ def atomic_path(path: str | Path, *, is_dir: bool = False) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file where a folder should be, no permission, ...
-        raise OutputWriteError(path, f"cannot create its folder {exc.filename or path.parent} "
-                                     f"({exc.strerror or exc})") from exc
+        raise OutputWriteError(
+            path, f"cannot create its folder {exc.filename or path.parent} ({exc.strerror or exc})"
+        ) from exc
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private (0700); outputs are not
@@ -91,8 +92,7 @@ def _is_write_failure(exc: OSError, tmp: Path, path: Path) -> bool:
     return any(n == str(path) or n == str(tmp) or n.startswith(f"{tmp}{os.sep}") for n in names)
 
 
-def write_error(path: str | Path, exc: BaseException, what: str = "output", *,
-                atomic: bool = True) -> OutputWriteError:
+def write_error(path: str | Path, exc: BaseException, what: str = "output", *, atomic: bool = True) -> OutputWriteError:
     """An :class:`OutputWriteError` naming ``path`` (not a temporary) for a failed write.
 
     ``exc`` is what the writer raised: an ``OSError`` (ENOSPC, EDQUOT, EFBIG, EACCES, ...), torch's

@@ -25,8 +25,13 @@ def package_versions() -> dict[str, str]:
 def git_commit(repo: str | Path | None = None) -> str:
     repo = Path(repo) if repo else Path(__file__).resolve().parents[2]
     try:
-        out = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty", "--abbrev=12"],
-                             capture_output=True, text=True, timeout=10, check=True)
+        out = subprocess.run(
+            ["git", "-C", str(repo), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -44,8 +49,12 @@ def code_digest(parts: tuple[str, ...] | None = None) -> str:
 def environment_info(device=None) -> dict:
     import torch
 
-    info = {"versions": package_versions(), "git_commit": git_commit(), "code_digest": code_digest(),
-            "host_cpu_threads": torch.get_num_threads()}
+    info = {
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "code_digest": code_digest(),
+        "host_cpu_threads": torch.get_num_threads(),
+    }
     if device is not None:
         info["device"] = str(device)
         if getattr(device, "type", str(device)) == "cuda" and torch.cuda.is_available():
@@ -85,6 +94,8 @@ def digest_files(files) -> str:
 
 def package_files(parts: tuple[str, ...]) -> set[Path]:
     """The ``.py`` files of the given modules or subpackages (paths relative to the package)."""
-    return {f for part in parts
-            for f in ((PACKAGE_ROOT / part).rglob("*.py") if (PACKAGE_ROOT / part).is_dir() else [PACKAGE_ROOT / part])}
-
+    return {
+        f
+        for part in parts
+        for f in ((PACKAGE_ROOT / part).rglob("*.py") if (PACKAGE_ROOT / part).is_dir() else [PACKAGE_ROOT / part])
+    }

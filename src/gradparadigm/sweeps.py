@@ -64,10 +64,15 @@ def point_variants(config: dict[str, Any]) -> dict[str, tuple[str, int]]:
     sweeps = config.get("sweeps")
     if not isinstance(sweeps, dict):
         return {}
-    return {name: (sweep, i) for sweep, spec in sweeps.items()
-            if isinstance(spec, dict) and isinstance(spec.get("variant"), str)
-            and isinstance(spec.get("param"), str) and isinstance(spec.get("values"), list)
-            for i, (_, name) in enumerate(sweep_points(config, sweep))}
+    return {
+        name: (sweep, i)
+        for sweep, spec in sweeps.items()
+        if isinstance(spec, dict)
+        and isinstance(spec.get("variant"), str)
+        and isinstance(spec.get("param"), str)
+        and isinstance(spec.get("values"), list)
+        for i, (_, name) in enumerate(sweep_points(config, sweep))
+    }
 
 
 def _get(mapping: Any, path: list[str]) -> tuple[bool, Any]:
@@ -96,8 +101,11 @@ def _check_param(config: dict, sweep: str, spec: dict) -> tuple[list[str], dict 
         raise ConfigError(key, f"{param!r} is not a dotted key such as loss_args.m or train.lr")
     path = param.split(".")
     if path[0] not in PARAM_ROOTS or (path[0] == "pooler") != (len(path) == 1):
-        raise ConfigError(key, f"{param!r}: a sweep sets loss_args.<key> (loss_args.gd.m for a paradigm "
-                               "part), train.<setting>, augment.<setting> or pooler")
+        raise ConfigError(
+            key,
+            f"{param!r}: a sweep sets loss_args.<key> (loss_args.gd.m for a paradigm "
+            "part), train.<setting>, augment.<setting> or pooler",
+        )
     if path[0] in ("train", "augment"):
         import dataclasses
 
@@ -118,20 +126,29 @@ def _check_param(config: dict, sweep: str, spec: dict) -> tuple[list[str], dict 
             raise ConfigError(f"variants.{spec['variant']}.loss_args", str(exc)) from None
         found, _ = _get(resolved, path[1:])
         if not found:
-            raise ConfigError(key, f"{param!r}: loss {loss!r} has no hyperparameter {'.'.join(path[1:])!r}; "
-                                   f"it has: {', '.join(_leaves(resolved))}")
+            raise ConfigError(
+                key,
+                f"{param!r}: loss {loss!r} has no hyperparameter {'.'.join(path[1:])!r}; "
+                f"it has: {', '.join(_leaves(resolved))}",
+            )
         if len(path) > 2:
             part = copy.deepcopy(_get(resolved, path[1:-1])[1])
     for model, override in (variant.get("per_model") or {}).items():
         if isinstance(override, dict) and _get(override, path)[0]:
-            raise ConfigError(key, f"{param!r} is set again in variants.{spec['variant']}.per_model.{model}, "
-                                   "which would override the swept value on that model")
+            raise ConfigError(
+                key,
+                f"{param!r} is set again in variants.{spec['variant']}.per_model.{model}, "
+                "which would override the swept value on that model",
+            )
     return path, part
 
 
 def _leaves(mapping: dict, prefix: str = "") -> list[str]:
-    return [leaf for k, v in mapping.items()
-            for leaf in (_leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"])]
+    return [
+        leaf
+        for k, v in mapping.items()
+        for leaf in (_leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"])
+    ]
 
 
 def _check_values(sweep: str, values: Any) -> None:
@@ -200,8 +217,9 @@ def rekey(config: dict[str, Any], key: str, message: str) -> tuple[str, str]:
         if parts[0] == "variants" and point in owners:
             sweep, i = owners[point]
             param, value = config["sweeps"][sweep]["param"], config["sweeps"][sweep]["values"][i]
-            return f"sweeps.{sweep}.values.{i}", (f"{param} = {value!r} (variant {point!r}): config key "
-                                                  f"'{key}': {message}{yaml_hint(value)}")
+            return f"sweeps.{sweep}.values.{i}", (
+                f"{param} = {value!r} (variant {point!r}): config key '{key}': {message}{yaml_hint(value)}"
+            )
     return key, message
 
 
@@ -237,9 +255,10 @@ def drop_templates(config: dict[str, Any]) -> None:
     swept = {spec["variant"] for spec in (config.get("sweeps") or {}).values()}
     for name in templates:
         if name not in swept and not any(spec.get("base") == name for spec in variants.values()):
-            raise ConfigError(f"variants.{name}.template",
-                              "a template is only a base for other variants and sweeps, and no variant "
-                              "or sweep uses this one")
+            raise ConfigError(
+                f"variants.{name}.template",
+                "a template is only a base for other variants and sweeps, and no variant or sweep uses this one",
+            )
     for name in templates:
         del variants[name]
     if not variants:

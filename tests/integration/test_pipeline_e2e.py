@@ -23,9 +23,23 @@ pytestmark = pytest.mark.slow
 def _snakemake(workdir: Path, env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **env_extra}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-         "--configfile", str(workdir / "config.yaml"), *args],
-        capture_output=True, text=True, timeout=900, env=env)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(workdir / "config.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
 
 
 def _write_config(workdir: Path, model: Path, lr: float, simulations: dict) -> None:
@@ -33,13 +47,26 @@ def _write_config(workdir: Path, model: Path, lr: float, simulations: dict) -> N
         "models": {"tiny": {"source": str(model)}},
         "variants": {
             "untrained-cls": {"loss": "none", "pooler": "cls"},
-            "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 3, "eval_steps": 2,
-                                                    "log_steps": 1, "checkpoint_steps": 2, "lr": lr}},
+            "infonce": {
+                "loss": "infonce",
+                "train": {
+                    "batch_size": 8,
+                    "max_steps": 3,
+                    "eval_steps": 2,
+                    "log_steps": 1,
+                    "checkpoint_steps": 2,
+                    "lr": lr,
+                },
+            },
         },
         "seeds": [0],
-        "eval": {"batch_size": 256, "max_length": 32,
-                 # two of the seven transfer tasks, SentEval's prototyping mode: seconds, not minutes
-                 "transfer_tasks": ["TREC", "MRPC"], "transfer_mode": "fast"},
+        "eval": {
+            "batch_size": 256,
+            "max_length": 32,
+            # two of the seven transfer tasks, SentEval's prototyping mode: seconds, not minutes
+            "transfer_tasks": ["TREC", "MRPC"],
+            "transfer_mode": "fast",
+        },
         "simulations": simulations,
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -102,13 +129,22 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env, tiny_simulatio
     built = _snakemake(study, data_env, "--report", str(report))
     assert built.returncode == 0, built.stderr[-3000:]
     page = report.read_text(encoding="utf-8")
-    tables = [f"results/tables/{name}{ext}" for ext in (".html", ".md", ".tex", ".csv")
-              for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance", "cost")]
+    tables = [
+        f"results/tables/{name}{ext}"
+        for ext in (".html", ".md", ".tex", ".csv")
+        for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance", "cost")
+    ]
     tables += ["results/tables/sts_long.csv", "results/tables/transfer_long.csv"]
-    figures = [f"results/figures/{name}.{ext}" for ext in ("png", "pdf")
-               for name in ("figure1_ori_vs_mod", "ablation", "training_curves_tiny")]
-    figures += [f"results/simulations/figures/simulation_{kind}.{ext}" for ext in ("png", "pdf")
-                for kind in ("gd", "weight", "ratio")]
+    figures = [
+        f"results/figures/{name}.{ext}"
+        for ext in ("png", "pdf")
+        for name in ("figure1_ori_vs_mod", "ablation", "training_curves_tiny")
+    ]
+    figures += [
+        f"results/simulations/figures/simulation_{kind}.{ext}"
+        for ext in ("png", "pdf")
+        for kind in ("gd", "weight", "ratio")
+    ]
     assert [f for f in tables + figures if (study / f).stat().st_size == 0] == []
     assert [f for f in tables + figures if f'"{f}"' not in page] == []
     assert "Resolved configuration" in page and "untrained-cls" in page
@@ -121,8 +157,7 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env, tiny_simulatio
     assert "rule augment:" not in plan
 
 
-def test_corrupt_data_stops_the_run_and_names_the_file(tmp_path, tiny_bert_dir, data_env, downstream,
-                                                       tiny_simulations):
+def test_corrupt_data_stops_the_run_and_names_the_file(tmp_path, tiny_bert_dir, data_env, downstream, tiny_simulations):
     mirror = tmp_path / "mirror"
     shutil.copytree(downstream, mirror)
     (mirror / "SICK" / "SICK_trial.txt").write_text("truncated\n")

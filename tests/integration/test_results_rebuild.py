@@ -27,9 +27,23 @@ RUN = "results/tiny/infonce/seed~0"
 
 def _snakemake(study: Path, *args: str, repo: Path = REPO) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(study),
-         "--configfile", str(study / "config.yaml"), *args],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(repo / "Snakefile"),
+            "--directory",
+            str(study),
+            "--configfile",
+            str(study / "config.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +58,10 @@ def study(tmp_path_factory, tiny_bert_dir, shared_data, tiny_simulations) -> Pat
     study.mkdir()
     config = {
         "models": {"tiny": {"source": str(tiny_bert_dir)}},
-        "variants": {"untrained-cls": {"loss": "none"},
-                     "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 3, "eval_steps": 3}}},
+        "variants": {
+            "untrained-cls": {"loss": "none"},
+            "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 3, "eval_steps": 3}},
+        },
         "parts": {"main": {"variants": ["infonce"]}},
         "data": {"senteval": {"local_dir": str(shared_data / "downstream")}, "corpus": {"local_file": str(corpus)}},
         "eval": {"sts_tasks": ["STSBenchmark"], "transfer_tasks": [], "max_length": 32},
@@ -77,17 +93,27 @@ def _views(study: Path) -> str:
 CASES = {
     "table": (["results/tables/sts.csv"], {"": {"aggregate", "all"}}),
     "figure": (["results/figures/ablation.png"], {"": {"aggregate", "all"}}),
-    "simulation": (["results/simulations/gd.csv"],
-                   {"": {"simulate", "all"}, "simulations": {"simulate", "simulations"}}),
-    "sts.json": ([f"{RUN}/sts.json"], {"": {"eval_sts", "aggregate", "all"}, "evaluate": {"eval_sts", "evaluate"},
-                                      "part_main": {"eval_sts", "aggregate_part", "part_main"}}),
+    "simulation": (
+        ["results/simulations/gd.csv"],
+        {"": {"simulate", "all"}, "simulations": {"simulate", "simulations"}},
+    ),
+    "sts.json": (
+        [f"{RUN}/sts.json"],
+        {
+            "": {"eval_sts", "aggregate", "all"},
+            "evaluate": {"eval_sts", "evaluate"},
+            "part_main": {"eval_sts", "aggregate_part", "part_main"},
+        },
+    ),
     "model": ([f"{RUN}/model"], {"": set(), "evaluate": set(), "train_all": {"train", "train_all"}}),
     "hparams.json": ([f"{RUN}/hparams.json"], {"": set(), "train_all": set(), f"{RUN}/hparams.json": {"train"}}),
     "data": (["results/data/sts.parquet"], {"": set(), "data": {"prepare_sts", "data"}}),
     "views": (["{views}"], {"": set(), "train_all": set(), "{views}": {"augment"}}),
     "part": (["results/parts/main"], {"": set(), "part_main": {"aggregate_part", "part_main"}}),
-    "not outputs": (["results/logs", "results/benchmarks", "results/checkpoints"],
-                    {"": set(), "train_all": set(), "part_main": set()}),
+    "not outputs": (
+        ["results/logs", "results/benchmarks", "results/checkpoints"],
+        {"": set(), "train_all": set(), "part_main": set()},
+    ),
 }
 
 

@@ -54,12 +54,19 @@ def _site_profile(folder: Path, **overrides) -> Path:
         if "cpus_per_gpu" in resources:
             resources["cpus_per_gpu"] = 1
     profile["set-threads"] = {rule: 1 for rule in profile["set-threads"]}
-    profile.update({
-        "jobs": 2, "latency-wait": 5, "retries": 0, "slurm-logdir": str(folder / "slurm-logs"),
-        # no slurmdbd here: sacct cannot answer, and the plugin would wait forever
-        "slurm-status-command": "squeue", "slurm-init-seconds-before-status-checks": 5,
-        "slurm-no-account": True, "slurm-keep-successful-logs": True,
-    })
+    profile.update(
+        {
+            "jobs": 2,
+            "latency-wait": 5,
+            "retries": 0,
+            "slurm-logdir": str(folder / "slurm-logs"),
+            # no slurmdbd here: sacct cannot answer, and the plugin would wait forever
+            "slurm-status-command": "squeue",
+            "slurm-init-seconds-before-status-checks": 5,
+            "slurm-no-account": True,
+            "slurm-keep-successful-logs": True,
+        }
+    )
     profile.pop("slurm_account", None)
     profile.update(overrides)
     path = folder / "profile"
@@ -70,13 +77,26 @@ def _site_profile(folder: Path, **overrides) -> Path:
 
 def _job_env() -> dict[str, str]:
     # the jobs run `python -m snakemake` in an exported environment: this interpreter comes first
-    return {**os.environ, "HF_HUB_OFFLINE": "1",
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
 
 
 def _snakemake_command(study: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(study),
-            "--configfile", str(study / "config.yaml"), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(study),
+        "--configfile",
+        str(study / "config.yaml"),
+        *args,
+    ]
 
 
 def _jobs_in(folder: Path) -> list[str]:
@@ -106,8 +126,10 @@ def test_tiny_study_through_the_slurm_profile(tmp_path, tiny_bert_dir, shared_da
     study.mkdir()
     config = {
         "models": {"tiny": {"source": str(tiny_bert_dir)}},
-        "variants": {"untrained-cls": {"loss": "none"},
-                     "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 2, "eval_steps": 2}}},
+        "variants": {
+            "untrained-cls": {"loss": "none"},
+            "infonce": {"loss": "infonce", "train": {"batch_size": 8, "max_steps": 2, "eval_steps": 2}},
+        },
         "data": {"senteval": {"local_dir": str(shared_data / "downstream")}, "corpus": {"local_file": str(corpus)}},
         "eval": {"sts_tasks": ["STSBenchmark"], "transfer_tasks": [], "max_length": 32},
         "simulations": tiny_simulations,
@@ -116,8 +138,9 @@ def test_tiny_study_through_the_slurm_profile(tmp_path, tiny_bert_dir, shared_da
     profile = _site_profile(tmp_path)
     env = _job_env()
     try:
-        run = subprocess.run(_snakemake_command(study, "--profile", str(profile)),
-                             capture_output=True, text=True, timeout=900, env=env)
+        run = subprocess.run(
+            _snakemake_command(study, "--profile", str(profile)), capture_output=True, text=True, timeout=900, env=env
+        )
     finally:  # never leave this test's jobs in the queue
         _cancel_jobs_in(study)
     log = run.stdout + run.stderr
@@ -179,8 +202,13 @@ def test_cancelled_train_job_resumes_from_its_checkpoint(tmp_path, tiny_bert_dir
     env = _job_env()
     # the data and views locally (not what is under test), then a copy of the study that trains
     # locally without interruption, next to the SLURM one
-    prepared = subprocess.run(_snakemake_command(study, "--cores", "2", "--omit-from", "train", target),
-                              capture_output=True, text=True, timeout=300, env=env)
+    prepared = subprocess.run(
+        _snakemake_command(study, "--cores", "2", "--omit-from", "train", target),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert prepared.returncode == 0, prepared.stderr[-4000:]
     reference = tmp_path / "reference"
     shutil.copytree(study, reference, symlinks=True)
@@ -194,8 +222,11 @@ def test_cancelled_train_job_resumes_from_its_checkpoint(tmp_path, tiny_bert_dir
     processes = []
     try:
         with open(logs["reference"], "w") as out:
-            processes.append(subprocess.Popen(_snakemake_command(reference, "--cores", "1", target),
-                                              stdout=out, stderr=subprocess.STDOUT, env=env))
+            processes.append(
+                subprocess.Popen(
+                    _snakemake_command(reference, "--cores", "1", target), stdout=out, stderr=subprocess.STDOUT, env=env
+                )
+            )
         with open(logs["first"], "w") as out:
             processes.append(subprocess.Popen(submit, stdout=out, stderr=subprocess.STDOUT, env=env))
         uninterrupted, first = processes
@@ -236,8 +267,12 @@ def test_cancelled_train_job_resumes_from_its_checkpoint(tmp_path, tiny_bert_dir
     assert [name for name in weights if not torch.equal(weights[name], expected[name])] == []
     # Known gap: `loss_mean` (the mean since the previous train record) of the first record after
     # the resumed step covers only the steps after it, as the checkpoint does not hold that window
-    first_after = next(step for step in range(resumed["resumed_from_steps"][0] + 1, MAX_STEPS + 1)
-                       if step % train["log_steps"] == 0 or step == MAX_STEPS)
-    assert (_untimed_log(study / run / "train_log.jsonl", skip_loss_mean_at=first_after)
-            == _untimed_log(reference / run / "train_log.jsonl", skip_loss_mean_at=first_after))
+    first_after = next(
+        step
+        for step in range(resumed["resumed_from_steps"][0] + 1, MAX_STEPS + 1)
+        if step % train["log_steps"] == 0 or step == MAX_STEPS
+    )
+    assert _untimed_log(study / run / "train_log.jsonl", skip_loss_mean_at=first_after) == _untimed_log(
+        reference / run / "train_log.jsonl", skip_loss_mean_at=first_after
+    )
     assert not checkpoint.parent.exists()  # removed after success

@@ -50,8 +50,9 @@ def relative_links(path: Path) -> list[str]:
 def repository_text_files() -> list[Path]:
     files = [REPO / name for name in SCANNED_FILES if (REPO / name).is_file()]
     for folder in SCANNED_DIRS:
-        files += [f for f in sorted((REPO / folder).rglob("*"))
-                  if f.is_file() and not SKIPPED_PARTS.intersection(f.parts)]
+        files += [
+            f for f in sorted((REPO / folder).rglob("*")) if f.is_file() and not SKIPPED_PARTS.intersection(f.parts)
+        ]
     return files
 
 
@@ -96,6 +97,9 @@ def test_every_method_md_citation_names_an_existing_section():
 
 def test_nothing_points_to_the_shared_docs_outside_the_repository():
     this_file = Path(__file__).resolve()
-    offending = [f.relative_to(REPO).as_posix() for f in repository_text_files()
-                 if f.resolve() != this_file and b"shared/docs" in f.read_bytes()]
+    offending = [
+        f.relative_to(REPO).as_posix()
+        for f in repository_text_files()
+        if f.resolve() != this_file and b"shared/docs" in f.read_bytes()
+    ]
     assert not offending, f"files that point to ../shared/docs: {offending}"

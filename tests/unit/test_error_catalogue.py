@@ -51,10 +51,20 @@ def assets(tmp_path_factory, tiny_bert_dir) -> dict[str, Path]:
     views = root / "views"
     build_views(corpus, str(tiny_bert_dir), views, max_length=32, progress=False)
     sents = sentences(40)
-    rows = [{"task": task, "subset": "x", "split": split, "sentence1": sents[i], "sentence2": sents[(i * 7) % 40],
-             "score": float(i % 6), "line": i + 1}
-            for task in STS_TASKS for split in (("dev", "test") if task == "STSBenchmark" else ("test",))
-            for i in range(12)]
+    rows = [
+        {
+            "task": task,
+            "subset": "x",
+            "split": split,
+            "sentence1": sents[i],
+            "sentence2": sents[(i * 7) % 40],
+            "score": float(i % 6),
+            "line": i + 1,
+        }
+        for task in STS_TASKS
+        for split in (("dev", "test") if task == "STSBenchmark" else ("test",))
+        for i in range(12)
+    ]
     sts = root / "sts.parquet"
     write_table(pd.DataFrame(rows), sts)
     return {"model": tiny_bert_dir, "corpus": corpus, "views": views, "sts": sts}
@@ -84,28 +94,79 @@ class Kit:
         return Path(shutil.copytree(self.model, self.data / name))
 
     def eval_sts(self, *extra: str, model: Path | str | None = None, table: Path | None = None) -> list[str]:
-        return ["eval-sts", "--model", str(model or self.model), "--sts-table", str(table or self.sts),
-                "--out", str(self.out / "sts.json"), "--device", "cpu", *extra]
+        return [
+            "eval-sts",
+            "--model",
+            str(model or self.model),
+            "--sts-table",
+            str(table or self.sts),
+            "--out",
+            str(self.out / "sts.json"),
+            "--device",
+            "cpu",
+            *extra,
+        ]
 
     def eval_transfer(self, *extra: str, table: Path | None = None) -> list[str]:
-        return ["eval-transfer", "--model", str(self.model), "--transfer-table", str(table or self.sts),
-                "--out", str(self.out / "transfer.json"), "--device", "cpu", *extra]
+        return [
+            "eval-transfer",
+            "--model",
+            str(self.model),
+            "--transfer-table",
+            str(table or self.sts),
+            "--out",
+            str(self.out / "transfer.json"),
+            "--device",
+            "cpu",
+            *extra,
+        ]
 
     def augment(self, *extra: str, corpus: Path | None = None) -> list[str]:
-        return ["augment", "--corpus", str(corpus or self.corpus), "--model", str(self.model),
-                "--out", str(self.out / "views"), *extra]
+        return [
+            "augment",
+            "--corpus",
+            str(corpus or self.corpus),
+            "--model",
+            str(self.model),
+            "--out",
+            str(self.out / "views"),
+            *extra,
+        ]
 
     @property
     def checkpoint(self) -> Path:
         return self.out / "checkpoints" / "tiny" / "infonce" / "seed~0"
 
-    def train(self, *extra: str, model: Path | None = None, views: Path | None = None,
-              settings: dict | None = None, loss: str = "infonce") -> list[str]:
-        return ["train", "--model", str(model or self.model), "--views", str(views or self.views),
-                "--sts-table", str(self.sts), "--loss", loss,
-                "--settings", json.dumps({**FAST_SETTINGS, "device": "cpu", **(settings or {})}),
-                "--model-out", str(self.out / "model"), "--log-out", str(self.out / "train_log.jsonl"),
-                "--hparams-out", str(self.out / "hparams.json"), "--checkpoint-dir", str(self.checkpoint), *extra]
+    def train(
+        self,
+        *extra: str,
+        model: Path | None = None,
+        views: Path | None = None,
+        settings: dict | None = None,
+        loss: str = "infonce",
+    ) -> list[str]:
+        return [
+            "train",
+            "--model",
+            str(model or self.model),
+            "--views",
+            str(views or self.views),
+            "--sts-table",
+            str(self.sts),
+            "--loss",
+            loss,
+            "--settings",
+            json.dumps({**FAST_SETTINGS, "device": "cpu", **(settings or {})}),
+            "--model-out",
+            str(self.out / "model"),
+            "--log-out",
+            str(self.out / "train_log.jsonl"),
+            "--hparams-out",
+            str(self.out / "hparams.json"),
+            "--checkpoint-dir",
+            str(self.checkpoint),
+            *extra,
+        ]
 
 
 @pytest.fixture()
@@ -330,14 +391,18 @@ def _(k):
     folder = k.data / "senteval" / "STS" / "STS12-en-test"
     k.file("senteval/STS/STS12-en-test/STS.input.MSRpar.txt", "a b\tc d\ne f\tg h\n")
     k.file("senteval/STS/STS12-en-test/STS.gs.MSRpar.txt", "4.0\nabc\n")
-    return (["prepare-sts", "--senteval", str(k.data / "senteval"), "--out", str(k.out / "sts.parquet")],
-            [f"{folder / 'STS.gs.MSRpar.txt'}:2: score 'abc' is not a number"])
+    return (
+        ["prepare-sts", "--senteval", str(k.data / "senteval"), "--out", str(k.out / "sts.parquet")],
+        [f"{folder / 'STS.gs.MSRpar.txt'}:2: score 'abc' is not a number"],
+    )
 
 
 @case("prepare-sts: folder without the STS files")
 def _(k):
-    return (["prepare-sts", "--senteval", str(k.data), "--out", str(k.out / "sts.parquet")],
-            [f"{k.data / 'STS'}", "missing file"])
+    return (
+        ["prepare-sts", "--senteval", str(k.data), "--out", str(k.out / "sts.parquet")],
+        [f"{k.data / 'STS'}", "missing file"],
+    )
 
 
 @case("train: --loss-args not JSON")
@@ -383,8 +448,18 @@ def _(k):
 
 @case("fetch-senteval: --local-dir that is not SentEval's")
 def _(k):
-    return (["fetch-senteval", "--out", str(k.out / "senteval"), "--record", str(k.out / "senteval.json"),
-             "--local-dir", str(k.data)], [f"{k.data}: not a SentEval downstream folder"])
+    return (
+        [
+            "fetch-senteval",
+            "--out",
+            str(k.out / "senteval"),
+            "--record",
+            str(k.out / "senteval.json"),
+            "--local-dir",
+            str(k.data),
+        ],
+        [f"{k.data}: not a SentEval downstream folder"],
+    )
 
 
 @case("fetch-corpus: checksum mismatch of a corrupted mirror copy")
@@ -393,8 +468,18 @@ def _(k):
     if not mirror.is_file():
         pytest.skip(f"offline data mirror not found ({mirror})")
     copy = k.file(WIKI_NAME, mirror.read_bytes() + b"one more line .\n")
-    return (["fetch-corpus", "--out", str(k.out / "corpus.txt"), "--record", str(k.out / "corpus.json"),
-             "--local-file", str(copy)], [f"{copy}: sha256 mismatch"])
+    return (
+        [
+            "fetch-corpus",
+            "--out",
+            str(k.out / "corpus.txt"),
+            "--record",
+            str(k.out / "corpus.json"),
+            "--local-file",
+            str(copy),
+        ],
+        [f"{copy}: sha256 mismatch"],
+    )
 
 
 @case("eval: --out inside a file")
@@ -413,8 +498,10 @@ def _(k):
         raise KeyError("boom")
 
     k.monkeypatch.setattr(sts, "parse_sts_all", broken)
-    return (["prepare-sts", "--senteval", str(k.data), "--out", str(k.out / "sts.parquet")],
-            ["unexpected KeyError at test_error_catalogue.py:", "'boom'", "run with --debug for the traceback"])
+    return (
+        ["prepare-sts", "--senteval", str(k.data), "--out", str(k.out / "sts.parquet")],
+        ["unexpected KeyError at test_error_catalogue.py:", "'boom'", "run with --debug for the traceback"],
+    )
 
 
 def test_the_catalogue_is_long_enough():
@@ -440,16 +527,23 @@ def test_disk_full_while_checkpointing_names_the_checkpoint_and_leaves_nothing_h
 
     def full_disk(obj, path, *args, **kwargs):
         Path(path).write_bytes(b"PK\x03\x04 half a zip archive")
-        raise RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
-                           "data/7: file write failed")
+        raise RuntimeError(
+            "[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file "
+            "data/7: file write failed"
+        )
 
     kit.monkeypatch.setattr(torch, "save", full_disk)
     line = error_line(*run_cli(kit.train(), capsys))
     assert f"{kit.checkpoint / 'state.pt'}: could not write the checkpoint of step 2" in line
     assert "the disk may be full" in line and "inline_container.cc" in line
     # the live log is resumable state; no state.pt, no orphaned best weights, no temporary, no output
-    assert leftovers(kit.out) == ["checkpoints", "checkpoints/tiny", "checkpoints/tiny/infonce",
-                                  "checkpoints/tiny/infonce/seed~0", "checkpoints/tiny/infonce/seed~0/train_log.jsonl"]
+    assert leftovers(kit.out) == [
+        "checkpoints",
+        "checkpoints/tiny",
+        "checkpoints/tiny/infonce",
+        "checkpoints/tiny/infonce/seed~0",
+        "checkpoints/tiny/infonce/seed~0/train_log.jsonl",
+    ]
 
 
 def _file_size_limit(limit: int):
@@ -469,18 +563,29 @@ def test_real_write_failure_while_checkpointing(kit):
     """A real fault in a real process: files may not grow past 1 MB (RLIMIT_FSIZE), so writing the
     4 MB checkpoint fails inside safetensors / torch, as on a full disk."""
     command = [sys.executable, "-m", "gradparadigm", *kit.train("--threads", "1")]
-    result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300,
-                            preexec_fn=_file_size_limit(1 << 20))
+    result = subprocess.run(
+        command, env=_env(), capture_output=True, text=True, timeout=300, preexec_fn=_file_size_limit(1 << 20)
+    )
     line = error_line(result.returncode, result.stderr)
     assert f"{kit.checkpoint}/" in line and "could not write the checkpoint of step 2" in line
     assert "File too large" in line and "file size limit" in line
-    assert leftovers(kit.out) == ["checkpoints", "checkpoints/tiny", "checkpoints/tiny/infonce",
-                                  "checkpoints/tiny/infonce/seed~0", "checkpoints/tiny/infonce/seed~0/train_log.jsonl"]
+    assert leftovers(kit.out) == [
+        "checkpoints",
+        "checkpoints/tiny",
+        "checkpoints/tiny/infonce",
+        "checkpoints/tiny/infonce/seed~0",
+        "checkpoints/tiny/infonce/seed~0/train_log.jsonl",
+    ]
 
 
 def test_a_run_removes_what_a_killed_run_left_and_its_empty_checkpoint_folders(kit, capsys):
-    stale = [kit.out / ".model.hf.k2j4_x9a", kit.out / ".model.q8w3e5r1.tmp", kit.out / ".model.old",
-             kit.out / ".hparams.json.a1b2c3d4.tmp", kit.out / ".train_log.jsonl.zz99zz99.tmp"]
+    stale = [
+        kit.out / ".model.hf.k2j4_x9a",
+        kit.out / ".model.q8w3e5r1.tmp",
+        kit.out / ".model.old",
+        kit.out / ".hparams.json.a1b2c3d4.tmp",
+        kit.out / ".train_log.jsonl.zz99zz99.tmp",
+    ]
     for path in stale[:3]:
         path.mkdir()
         (path / "model.safetensors").write_bytes(b"partial")
@@ -506,8 +611,13 @@ def test_model_export_removes_its_stale_temporaries(tmp_path, tiny_bert_dir):
     out = tmp_path / "model"
     (tmp_path / ".model.hf.abcdefgh").mkdir()
     (tmp_path / ".model.abcdefgh.tmp").mkdir()
-    save_sentence_transformer(AutoModel.from_pretrained(tiny_bert_dir), AutoTokenizer.from_pretrained(tiny_bert_dir),
-                              "cls", out, max_seq_length=32)
+    save_sentence_transformer(
+        AutoModel.from_pretrained(tiny_bert_dir),
+        AutoTokenizer.from_pretrained(tiny_bert_dir),
+        "cls",
+        out,
+        max_seq_length=32,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
@@ -543,16 +653,25 @@ def test_debug_shows_the_traceback(how, tmp_path, monkeypatch, capsys):
 
 def test_debug_through_the_real_entry_point(tmp_path):
     """``python -m gradparadigm`` with ``GRADPARADIGM_DEBUG=1`` set in the environment (as a workflow would)."""
-    result = subprocess.run([sys.executable, "-m", "gradparadigm", *_prepare_sts_fails(tmp_path)],
-                            env=_env(**{cli.DEBUG_ENV: "1"}), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "gradparadigm", *_prepare_sts_fails(tmp_path)],
+        env=_env(**{cli.DEBUG_ENV: "1"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     _check_debug_output(result.returncode, result.stderr, traceback=True, tmp_path=tmp_path)
 
 
 def test_describe_error_maps_expected_exceptions():
-    assert cli.describe_error(FileNotFoundError(2, "No such file or directory", "/x/y.txt")) == \
-        "/x/y.txt: No such file or directory"
-    assert cli.describe_error(OSError(28, "No space left on device", "/x/out")) == \
-        "/x/out: No space left on device; the disk may be full"
+    assert (
+        cli.describe_error(FileNotFoundError(2, "No such file or directory", "/x/y.txt"))
+        == "/x/y.txt: No such file or directory"
+    )
+    assert (
+        cli.describe_error(OSError(28, "No space left on device", "/x/out"))
+        == "/x/out: No space left on device; the disk may be full"
+    )
     decode = UnicodeDecodeError("utf-8", b"a\xff", 1, 2, "invalid start byte")
     assert cli.describe_error(decode).startswith("a file is not valid utf-8 text (byte 1: invalid start byte)")
     assert cli.describe_error(ValueError("bad\nvalue"), debug=True) == "bad value"  # always one line

@@ -21,12 +21,29 @@ def _tool(name: str) -> str:
 
 
 def test_ruff():
-    result = subprocess.run([_tool("ruff"), "check", "--output-format", "concise", "src", "tests", "bench",
-                             "examples"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_tool("ruff"), "check", "--output-format", "concise", "src", "tests", "bench", "examples"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_ruff_format():
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "src", "tests", "bench", "examples"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, "run `ruff format src tests bench examples`:\n" + result.stdout + result.stderr
+
+
 def test_snakefmt():
-    result = subprocess.run([_tool("snakefmt"), "--check", "Snakefile", "workflow"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_tool("snakefmt"), "--check", "Snakefile", "workflow"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr

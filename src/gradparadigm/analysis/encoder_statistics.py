@@ -96,9 +96,12 @@ class MarginStatistics:
             self.ratios[name].add(closed_form_components(name, e0, e1, **args).ratio, mask)
 
     def result(self) -> dict[str, Any]:
-        return {"m": self.m, "masked_frac": self.masked / self.anchors if self.anchors else None,
-                "w_hardest_share": {f"{tau:g}": pooled.mean() for tau, pooled in self.shares.items()},
-                "ratio": {name: pooled.mean() for name, pooled in self.ratios.items()}}
+        return {
+            "m": self.m,
+            "masked_frac": self.masked / self.anchors if self.anchors else None,
+            "w_hardest_share": {f"{tau:g}": pooled.mean() for tau, pooled in self.shares.items()},
+            "ratio": {name: pooled.mean() for name, pooled in self.ratios.items()},
+        }
 
 
 def _check(n_sentences: int, batch_size: int, available: int, corpus: str | Path) -> int:
@@ -106,19 +109,30 @@ def _check(n_sentences: int, batch_size: int, available: int, corpus: str | Path
         raise ConfigError("train.batch_size", f"must be >= 2 (in-batch negatives), got {batch_size}")
     n = min(n_sentences, available)
     if n < n_sentences:
-        log.warning("%s has %d sentences, fewer than the %d asked for: using all of them", corpus, available,
-                    n_sentences)
+        log.warning(
+            "%s has %d sentences, fewer than the %d asked for: using all of them", corpus, available, n_sentences
+        )
     if n < batch_size:
         raise ConfigError("statistics.n_sentences", f"{n} sentence(s) do not fill one batch of {batch_size}")
     return n
 
 
 @torch.no_grad()
-def encoder_statistics(model_source: str, corpus: str | Path, *, n_sentences: int = 1024, batch_size: int = 64,
-                       max_length: int = 32, seed: int = 0, pooler: str | None = None,
-                       taus: Iterable[float] = DEFAULT_TAUS, margins: Iterable[float] = DEFAULT_MARGINS,
-                       loss_args: Mapping[str, Mapping[str, Any]] | None = None, device: str = "auto",
-                       progress: bool = True) -> dict[str, Any]:
+def encoder_statistics(
+    model_source: str,
+    corpus: str | Path,
+    *,
+    n_sentences: int = 1024,
+    batch_size: int = 64,
+    max_length: int = 32,
+    seed: int = 0,
+    pooler: str | None = None,
+    taus: Iterable[float] = DEFAULT_TAUS,
+    margins: Iterable[float] = DEFAULT_MARGINS,
+    loss_args: Mapping[str, Mapping[str, Any]] | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> dict[str, Any]:
     """The statistics of the module docstring as a JSON-ready dict (see ``docs/training.md``).
 
     ``loss_args``: hyperparameters of the ratio losses, e.g. ``{"arccon": {"u": 0.2}}`` (their
@@ -153,9 +167,10 @@ def encoder_statistics(model_source: str, corpus: str | Path, *, n_sentences: in
     with torch.random.fork_rng(devices=cuda_devices(encoder.device)):  # seeded dropout; the caller's RNG untouched
         torch.manual_seed(seed)
         for b in tqdm(range(n_batches), desc="statistics", unit="batch", disable=not progress, mininterval=5):
-            rows = ids[b * batch_size:(b + 1) * batch_size]
-            batch = {k: v.to(encoder.device) for k, v in
-                     collate(rows, rows, pad_id, tokenizer.model_input_names).items()}
+            rows = ids[b * batch_size : (b + 1) * batch_size]
+            batch = {
+                k: v.to(encoder.device) for k, v in collate(rows, rows, pad_id, tokenizer.model_input_names).items()
+            }
             _, z0, z1 = forward_views(model, batch, bf16=False)
             stats = batch_statistics(z0, z1)
             for key in BATCH_KEYS:
@@ -165,13 +180,25 @@ def encoder_statistics(model_source: str, corpus: str | Path, *, n_sentences: in
     seconds = time.perf_counter() - start
     result: dict[str, Any] = {key: sums[key] / n_batches for key in BATCH_KEYS}
     result["by_margin"] = [margin.result() for margin in by_margin]
-    result["sample"] = {"corpus": str(Path(corpus)), "corpus_sentences": len(sentences), "n_sentences": n,
-                        "sentences_used": n_batches * batch_size, "batch_size": batch_size,
-                        "n_batches": n_batches, "seed": seed, "max_length": encoder.max_length}
-    result["settings"] = {"model_source": model_source, "pooler": encoder.pooler, "taus": list(taus),
-                          "margins": list(margins), "loss_args": ratio_args, "seconds": round(seconds, 2)}
+    result["sample"] = {
+        "corpus": str(Path(corpus)),
+        "corpus_sentences": len(sentences),
+        "n_sentences": n,
+        "sentences_used": n_batches * batch_size,
+        "batch_size": batch_size,
+        "n_batches": n_batches,
+        "seed": seed,
+        "max_length": encoder.max_length,
+    }
+    result["settings"] = {
+        "model_source": model_source,
+        "pooler": encoder.pooler,
+        "taus": list(taus),
+        "margins": list(margins),
+        "loss_args": ratio_args,
+        "seconds": round(seconds, 2),
+    }
     for key, value in result.items():
         if isinstance(value, float) and not math.isfinite(value):
             result[key] = None
     return result
-

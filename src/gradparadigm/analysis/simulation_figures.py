@@ -44,8 +44,9 @@ def _loss_panels(frame: pd.DataFrame, title: str, what: str, width: float):
 
 
 def gd_figure(gd: pd.DataFrame, prefix: str | Path) -> list[Path]:
-    fig, axes, panels = _loss_panels(gd, "Gradient dissipation: mean GD over batches (positive angle vs "
-                                     "negative angle)", "GD", 3.6)
+    fig, axes, panels = _loss_panels(
+        gd, "Gradient dissipation: mean GD over batches (positive angle vs negative angle)", "GD", 3.6
+    )
     mesh = None
     for k, (ax, loss) in enumerate(panels):
         x, y, z = _mesh(gd[gd["loss"] == loss], "pos_mean_pi", "neg_mean_pi", "gd")
@@ -74,17 +75,26 @@ def weight_figure(weight: pd.DataFrame, prefix: str | Path) -> list[Path]:
 
 
 def ratio_figure(ratio: pd.DataFrame, prefix: str | Path) -> list[Path]:
-    fig, axes, panels = _loss_panels(ratio, "Ratio R (grey: positive farther than the negative, or the gate "
-                                     "is closed)", "R", 3.8)
+    fig, axes, panels = _loss_panels(
+        ratio, "Ratio R (grey: positive farther than the negative, or the gate is closed)", "R", 3.8
+    )
     mesh = None
     for k, (ax, loss) in enumerate(panels):
         rows = ratio[ratio["loss"] == loss]
         x, y, z = _mesh(rows, "pos_angle_pi", "neg_angle_pi", "ratio")
-        _, _, masked = _mesh(rows.assign(masked=rows["masked"].astype(float)), "pos_angle_pi", "neg_angle_pi",
-                             "masked")
+        _, _, masked = _mesh(rows.assign(masked=rows["masked"].astype(float)), "pos_angle_pi", "neg_angle_pi", "masked")
         mesh = ax.pcolormesh(x, y, np.clip(z, 0, 5), shading="auto", vmin=0, vmax=5, cmap="magma", rasterized=True)
-        ax.pcolormesh(x, y, np.ma.masked_where(masked < 0.5, masked), shading="auto", cmap="Greys", vmin=0,
-                      vmax=1.6, alpha=0.75, rasterized=True)
+        ax.pcolormesh(
+            x,
+            y,
+            np.ma.masked_where(masked < 0.5, masked),
+            shading="auto",
+            cmap="Greys",
+            vmin=0,
+            vmax=1.6,
+            alpha=0.75,
+            rasterized=True,
+        )
         _angle_axes(ax, r"$\theta_\mathrm{neg}$ ($\pi$)", r"$\theta_\mathrm{pos}$ ($\pi$)" if k == 0 else None)
     if mesh is not None:
         fig.colorbar(mesh, ax=axes, label="R (clipped at 5)", shrink=0.9)

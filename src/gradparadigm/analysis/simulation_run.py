@@ -54,8 +54,11 @@ def simulate_gd(settings: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
     for loss, hp in hparams.items():
         values = gd_grid(loss, pos, neg, draws, pos_std=gd["pos_std"], neg_std=gd["neg_std"], hparams=hp)
         ii, ij = np.meshgrid(pos, neg, indexing="ij")
-        frames.append(pd.DataFrame({"loss": loss, "pos_mean_pi": _pi(ii.ravel()),
-                                    "neg_mean_pi": _pi(ij.ravel()), "gd": values.ravel()}))
+        frames.append(
+            pd.DataFrame(
+                {"loss": loss, "pos_mean_pi": _pi(ii.ravel()), "neg_mean_pi": _pi(ij.ravel()), "gd": values.ravel()}
+            )
+        )
     return pd.concat(frames, ignore_index=True), hparams
 
 
@@ -63,11 +66,22 @@ def simulate_weight(settings: Mapping[str, Any]) -> pd.DataFrame:
     w = settings["weight"]
     draws = Draws.sample(settings["seed"], settings["batches"], settings["batch_size"])
     neg = angle_grid(*w["neg_range"], w["points"])
-    share, kept = weight_curves(neg, w["taus"], draws, pos_mean=w["pos_mean_pi"] * np.pi, pos_std=w["pos_std"],
-                                neg_std=w["neg_std"], gd_threshold=w["gd_threshold"])
-    return pd.concat([pd.DataFrame({"tau": tau, "neg_mean_pi": _pi(neg), "hardest_share": share[k],
-                                    "batches_kept": kept[k]}) for k, tau in enumerate(w["taus"])],
-                     ignore_index=True)
+    share, kept = weight_curves(
+        neg,
+        w["taus"],
+        draws,
+        pos_mean=w["pos_mean_pi"] * np.pi,
+        pos_std=w["pos_std"],
+        neg_std=w["neg_std"],
+        gd_threshold=w["gd_threshold"],
+    )
+    return pd.concat(
+        [
+            pd.DataFrame({"tau": tau, "neg_mean_pi": _pi(neg), "hardest_share": share[k], "batches_kept": kept[k]})
+            for k, tau in enumerate(w["taus"])
+        ],
+        ignore_index=True,
+    )
 
 
 def simulate_ratio(settings: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
@@ -76,11 +90,21 @@ def simulate_ratio(settings: Mapping[str, Any]) -> tuple[pd.DataFrame, dict]:
     hparams = _loss_hparams(r)
     frames = []
     for loss, hp in hparams.items():
-        value, masked = ratio_map(loss, pos, neg, batch_size=settings["batch_size"],
-                                  gd_threshold=r["gd_threshold"], hparams=hp)
+        value, masked = ratio_map(
+            loss, pos, neg, batch_size=settings["batch_size"], gd_threshold=r["gd_threshold"], hparams=hp
+        )
         ii, ij = np.meshgrid(pos, neg, indexing="ij")
-        frames.append(pd.DataFrame({"loss": loss, "pos_angle_pi": _pi(ii.ravel()), "neg_angle_pi": _pi(ij.ravel()),
-                                    "ratio": value.ravel(), "masked": masked.ravel()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "loss": loss,
+                    "pos_angle_pi": _pi(ii.ravel()),
+                    "neg_angle_pi": _pi(ij.ravel()),
+                    "ratio": value.ravel(),
+                    "masked": masked.ravel(),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True), hparams
 
 
@@ -99,14 +123,24 @@ def run_simulations(settings: Mapping[str, Any], out_dir: Path, figures_dir: Pat
     start = time.perf_counter()
     gd, gd_hparams = simulate_gd(settings)
     seconds["gd"] = time.perf_counter() - start
-    log.info("GD grid: %d losses x %d x %d cells, %d batches of %d: %.1f s", len(gd_hparams),
-             settings["gd"]["points"], settings["gd"]["points"], settings["batches"], settings["batch_size"],
-             seconds["gd"])
+    log.info(
+        "GD grid: %d losses x %d x %d cells, %d batches of %d: %.1f s",
+        len(gd_hparams),
+        settings["gd"]["points"],
+        settings["gd"]["points"],
+        settings["batches"],
+        settings["batch_size"],
+        seconds["gd"],
+    )
     start = time.perf_counter()
     weight = simulate_weight(settings)
     seconds["weight"] = time.perf_counter() - start
-    log.info("W curves: %d temperatures x %d means: %.1f s", len(settings["weight"]["taus"]),
-             settings["weight"]["points"], seconds["weight"])
+    log.info(
+        "W curves: %d temperatures x %d means: %.1f s",
+        len(settings["weight"]["taus"]),
+        settings["weight"]["points"],
+        seconds["weight"],
+    )
     start = time.perf_counter()
     ratio, ratio_hparams = simulate_ratio(settings)
     seconds["ratio"] = time.perf_counter() - start
@@ -120,7 +154,10 @@ def run_simulations(settings: Mapping[str, Any], out_dir: Path, figures_dir: Pat
         gd_figure(gd, figures_dir / "simulation_gd")
         weight_figure(weight, figures_dir / "simulation_weight")
         ratio_figure(ratio, figures_dir / "simulation_ratio")
-    record = {"settings": dict(settings), "hparams": {"gd": gd_hparams, "ratio": ratio_hparams},
-              "seconds": {k: round(v, 3) for k, v in seconds.items()}}
+    record = {
+        "settings": dict(settings),
+        "hparams": {"gd": gd_hparams, "ratio": ratio_hparams},
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+    }
     write_json_atomic(out_dir / "settings.json", record)
     return record

@@ -53,7 +53,7 @@ def download(url: str, dest: Path, *, retries: int = 3, timeout: float = 60.0, b
             last = exc
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
             if attempt < retries:
-                time.sleep(backoff ** attempt)
+                time.sleep(backoff**attempt)
     raise DownloadError(
         f"could not download {url} after {retries} attempts: {last}. Without internet, point the "
         "config at a local copy instead (data.senteval.local_dir / data.corpus.local_file, or the "
@@ -83,8 +83,14 @@ def _verify_senteval(folder: Path, verify: bool, origin: str | None = None) -> d
         return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def fetch_senteval(dest: str | Path, record: str | Path, *, url: str = SENTEVAL_URL,
-                   local_dir: str | Path | None = None, verify: bool = True) -> dict:
+def fetch_senteval(
+    dest: str | Path,
+    record: str | Path,
+    *,
+    url: str = SENTEVAL_URL,
+    local_dir: str | Path | None = None,
+    verify: bool = True,
+) -> dict:
     """Materialise SentEval's ``downstream`` folder at ``dest`` and write the checksum record.
 
     With ``local_dir`` the folder is verified in place and copied (offline); otherwise
@@ -142,8 +148,14 @@ def _verify_corpus(file: Path, name: str, verify: bool, origin: str | None = Non
         return sha256_file(file), True
 
 
-def fetch_corpus(dest: str | Path, record: str | Path, *, url: str = WIKI1M_URL,
-                 local_file: str | Path | None = None, verify: bool = True) -> dict:
+def fetch_corpus(
+    dest: str | Path,
+    record: str | Path,
+    *,
+    url: str = WIKI1M_URL,
+    local_file: str | Path | None = None,
+    verify: bool = True,
+) -> dict:
     """Materialise the training corpus (one sentence per line) at ``dest`` and record its sha256.
 
     A file the manifest knows (matched by name, e.g. the mirrored ``wiki1m_for_simcse.head11914.txt``)

@@ -42,7 +42,7 @@ def load_manifest() -> dict[str, ManifestEntry]:
 
 def entries_under(prefix: str) -> dict[str, ManifestEntry]:
     """Manifest entries below ``prefix`` (e.g. ``"downstream/"``), keyed by the path *after* it."""
-    return {p[len(prefix):]: e for p, e in load_manifest().items() if p.startswith(prefix)}
+    return {p[len(prefix) :]: e for p, e in load_manifest().items() if p.startswith(prefix)}
 
 
 def verify_file(path: str | Path, entry: ManifestEntry) -> str:

@@ -68,8 +68,17 @@ def parse_sts_year(folder: str | Path, task: str) -> pd.DataFrame:
             sent1, sent2 = _fields(input_path, lineno, pair, 2)
             if gold.strip() == "":
                 continue  # unscored pair, dropped as SentEval does
-            rows.append((task, subset, "test", normalise_sentence(sent1), normalise_sentence(sent2),
-                         _score(gold_path, lineno, gold.strip()), lineno))
+            rows.append(
+                (
+                    task,
+                    subset,
+                    "test",
+                    normalise_sentence(sent1),
+                    normalise_sentence(sent2),
+                    _score(gold_path, lineno, gold.strip()),
+                    lineno,
+                )
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -83,8 +92,17 @@ def parse_stsb(folder: str | Path) -> pd.DataFrame:
             if not line.strip():
                 continue
             genre, _source, _year, _id, score, sent1, sent2 = _fields(path, lineno, line.strip(), 7)
-            rows.append(("STSBenchmark", genre, split, normalise_sentence(sent1), normalise_sentence(sent2),
-                         _score(path, lineno, score), lineno))
+            rows.append(
+                (
+                    "STSBenchmark",
+                    genre,
+                    split,
+                    normalise_sentence(sent1),
+                    normalise_sentence(sent2),
+                    _score(path, lineno, score),
+                    lineno,
+                )
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -105,8 +123,17 @@ def parse_sick(folder: str | Path) -> pd.DataFrame:
             if not line.strip():
                 continue
             _pair_id, sent1, sent2, score, _entailment = _fields(path, lineno, line.strip(), 5)
-            rows.append(("SICKRelatedness", "SICK", split, normalise_sentence(sent1), normalise_sentence(sent2),
-                         _score(path, lineno, score), lineno))
+            rows.append(
+                (
+                    "SICKRelatedness",
+                    "SICK",
+                    split,
+                    normalise_sentence(sent1),
+                    normalise_sentence(sent2),
+                    _score(path, lineno, score),
+                    lineno,
+                )
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

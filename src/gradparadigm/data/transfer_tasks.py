@@ -109,8 +109,9 @@ def parse_sst2(downstream: str | Path) -> pd.DataFrame:
         for lineno, line in enumerate(read_lines(path, "utf-8"), start=1):
             fields = line.strip().split("\t")
             if len(fields) != 2:
-                raise DataFormatError(path, f"expected 2 tab-separated fields (sentence, label), found {len(fields)}",
-                                      line=lineno)
+                raise DataFormatError(
+                    path, f"expected 2 tab-separated fields (sentence, label), found {len(fields)}", line=lineno
+                )
             label = _int_label(path, lineno, fields[1], (0, 1))
             rows.append(("SST2", split, normalise_sentence(fields[0]), None, label, name, lineno))
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -127,10 +128,12 @@ def parse_trec(downstream: str | Path) -> pd.DataFrame:
             if not colon or len(fine_and_question) != 2:
                 raise DataFormatError(path, "expected 'COARSE:fine question'", line=lineno)
             if target not in TREC_LABELS:
-                raise DataFormatError(path, f"unknown coarse label {target!r}; valid: {', '.join(TREC_LABELS)}",
-                                      line=lineno)
-            rows.append(("TREC", split, normalise_sentence(fine_and_question[1]), None,
-                         TREC_LABELS.index(target), name, lineno))
+                raise DataFormatError(
+                    path, f"unknown coarse label {target!r}; valid: {', '.join(TREC_LABELS)}", line=lineno
+                )
+            rows.append(
+                ("TREC", split, normalise_sentence(fine_and_question[1]), None, TREC_LABELS.index(target), name, lineno)
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -148,8 +151,9 @@ def parse_mrpc(downstream: str | Path) -> pd.DataFrame:
             if len(fields) != 5:
                 raise DataFormatError(path, f"expected 5 tab-separated fields, found {len(fields)}", line=lineno)
             label = _int_label(path, lineno, fields[0], (0, 1))
-            rows.append(("MRPC", split, normalise_sentence(fields[3]), normalise_sentence(fields[4]), label,
-                         name, lineno))
+            rows.append(
+                ("MRPC", split, normalise_sentence(fields[3]), normalise_sentence(fields[4]), label, name, lineno)
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -159,12 +163,14 @@ def check_row_counts(table: pd.DataFrame, downstream: str | Path) -> None:
     for (task, split), n in counts.items():
         expected = EXPECTED_ROWS[(task, split)]
         if n != expected:
-            raise DataFormatError(downstream, f"{task} {split} has {n} rows; the SentEval data has {expected} "
-                                              "(truncated or edited copy?)")
+            raise DataFormatError(
+                downstream, f"{task} {split} has {n} rows; the SentEval data has {expected} (truncated or edited copy?)"
+            )
 
 
-def parse_transfer_tasks(downstream: str | Path, tasks: Iterable[str] = TRANSFER_TASKS, *,
-                         check_counts: bool = True) -> pd.DataFrame:
+def parse_transfer_tasks(
+    downstream: str | Path, tasks: Iterable[str] = TRANSFER_TASKS, *, check_counts: bool = True
+) -> pd.DataFrame:
     """The requested transfer tasks from a SentEval ``data/downstream`` folder, as one tidy table.
 
     With ``check_counts`` every (task, split) must have the row count of the SentEval data

@@ -87,8 +87,9 @@ class Engine(Protocol):
 
     def grid(self, kind: GridKind) -> tuple[float, ...]: ...
 
-    def fit_predict(self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup],
-                    desc: str = "") -> list[np.ndarray]: ...
+    def fit_predict(
+        self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup], desc: str = ""
+    ) -> list[np.ndarray]: ...
 
     def describe(self) -> dict: ...
 
@@ -119,13 +120,24 @@ class TorchLogReg:
     def describe(self) -> dict:
         settings = {k: v for k, v in asdict(self).items() if k != "progress"}
         lr = ADAM_LR if self.optim == "adam" else RMSPROP_LR
-        return {"engine": self.name, "classifier": f"pytorch-LogReg-{self.optim}-bs{self.batch_size}",
-                "lr": lr, "l2_grid": list(TORCH_L2_GRID), **settings}
+        return {
+            "engine": self.name,
+            "classifier": f"pytorch-LogReg-{self.optim}-bs{self.batch_size}",
+            "lr": lr,
+            "l2_grid": list(TORCH_L2_GRID),
+            **settings,
+        }
 
-    def fit_predict(self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup],
-                    desc: str = "") -> list[np.ndarray]:
-        trainer = _LockstepTrainer(self, torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)),
-                                   torch.from_numpy(np.asarray(y, dtype=np.int64)), nclasses, groups)
+    def fit_predict(
+        self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup], desc: str = ""
+    ) -> list[np.ndarray]:
+        trainer = _LockstepTrainer(
+            self,
+            torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)),
+            torch.from_numpy(np.asarray(y, dtype=np.int64)),
+            nclasses,
+            groups,
+        )
         before = torch.get_num_threads()
         if self.threads:
             torch.set_num_threads(self.threads)
@@ -144,8 +156,7 @@ class _LockstepTrainer:
     A group leaves the tensors (compaction) once all its models have stopped.
     """
 
-    def __init__(self, cfg: TorchLogReg, X: torch.Tensor, y: torch.Tensor, nclasses: int,
-                 groups: Sequence[FitGroup]):
+    def __init__(self, cfg: TorchLogReg, X: torch.Tensor, y: torch.Tensor, nclasses: int, groups: Sequence[FitGroup]):
         if cfg.optim not in ("adam", "rmsprop"):
             raise ValueError(f"optim must be 'adam' or 'rmsprop', got {cfg.optim!r}")
         nregs = {len(g.regs) for g in groups}
@@ -212,8 +223,9 @@ class _LockstepTrainer:
         logits = torch.baddbmm(b.unsqueeze(1), Xb, W.transpose(1, 2)).view(S, B, self.R, C)
         probs = (logits - logits.amax(-1, keepdim=True)).exp_()  # softmax over the C classes
         probs.div_(probs.sum(-1, keepdim=True))
-        probs.scatter_add_(-1, self.y[rows].view(S, B, 1, 1).expand(S, B, self.R, 1),
-                           torch.full((S, B, self.R, 1), -1.0))
+        probs.scatter_add_(
+            -1, self.y[rows].view(S, B, 1, 1).expand(S, B, self.R, 1), torch.full((S, B, self.R, 1), -1.0)
+        )
         # d(mean cross-entropy)/d(logits) = (softmax - onehot) / batch size
         if row_weight is None:
             probs.mul_(1.0 / B)
@@ -255,12 +267,12 @@ class _LockstepTrainer:
         order = np.zeros((len(orders), width), dtype=np.int64)
         weight = np.zeros((len(orders), width), dtype=np.float32)
         for s, o in enumerate(orders):  # each batch's loss is the mean over its rows (the last may be short)
-            order[s, :len(o)] = o
+            order[s, : len(o)] = o
             full = len(o) // B * B
             weight[s, :full] = 1.0 / B
-            weight[s, full:len(o)] = 1.0 / max(len(o) - full, 1)
+            weight[s, full : len(o)] = 1.0 / max(len(o) - full, 1)
         order_t, weight_t = torch.from_numpy(order), torch.from_numpy(weight)
-        full_batches = ((np.array([len(o) for o in orders]) // B) * B)
+        full_batches = (np.array([len(o) for o in orders]) // B) * B
         for i in range(int(nbatches.max())):
             cols = slice(i * B, (i + 1) * B)
             live = nbatches > i
@@ -309,8 +321,7 @@ class _LockstepTrainer:
     def train(self, desc: str) -> None:
         cfg = self.cfg
         max_rounds = cfg.max_epoch // cfg.epoch_size + 1
-        with tqdm(total=max_rounds, desc=desc or "logreg", unit="epoch", leave=False,
-                  disable=not cfg.progress) as bar:
+        with tqdm(total=max_rounds, desc=desc or "logreg", unit="epoch", leave=False, disable=not cfg.progress) as bar:
             while len(self.slots) and self.nepoch <= cfg.max_epoch:
                 for _ in range(cfg.epoch_size):
                     self._one_pass()
@@ -320,8 +331,13 @@ class _LockstepTrainer:
                 bar.update(1)
                 bar.set_postfix(training=int((~self.stopped).sum()))
         self.epochs_trained[~self.stopped] = self.nepoch  # ended by max_epoch
-        logger.debug("%s: %d models, %.1f epochs on average, %d at most", desc, self.stopped.size,
-                     self.epochs_trained.mean(), self.epochs_trained.max())
+        logger.debug(
+            "%s: %d models, %.1f epochs on average, %d at most",
+            desc,
+            self.stopped.size,
+            self.epochs_trained.mean(),
+            self.epochs_trained.max(),
+        )
 
     def predict(self) -> list[np.ndarray]:
         out = []
@@ -349,12 +365,20 @@ class SklearnLogReg:
         return SKLEARN_C_GRIDS[kind]
 
     def describe(self) -> dict:
-        return {"engine": self.name, "classifier": "sklearn-LogReg-lbfgs", "solver": "lbfgs",
-                "max_iter": self.max_iter, "tol": self.tol, "seed": self.seed, "blas_threads": self.blas_threads,
-                "C_grid": {k: list(v) for k, v in SKLEARN_C_GRIDS.items()}}
+        return {
+            "engine": self.name,
+            "classifier": "sklearn-LogReg-lbfgs",
+            "solver": "lbfgs",
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "seed": self.seed,
+            "blas_threads": self.blas_threads,
+            "C_grid": {k: list(v) for k, v in SKLEARN_C_GRIDS.items()},
+        }
 
-    def fit_predict(self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup],
-                    desc: str = "") -> list[np.ndarray]:
+    def fit_predict(
+        self, X: np.ndarray, y: np.ndarray, nclasses: int, groups: Sequence[FitGroup], desc: str = ""
+    ) -> list[np.ndarray]:
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -364,13 +388,16 @@ class SklearnLogReg:
         out = []
         not_converged = 0
         total = sum(len(g.regs) for g in groups)
-        with threadpool_limits(limits=self.blas_threads), \
-                tqdm(total=total, desc=desc or "logreg", unit="fit", leave=False, disable=not self.progress) as bar:
+        with (
+            threadpool_limits(limits=self.blas_threads),
+            tqdm(total=total, desc=desc or "logreg", unit="fit", leave=False, disable=not self.progress) as bar,
+        ):
             for group in groups:
                 preds = []
                 for C in group.regs:
-                    clf = LogisticRegression(C=C, solver="lbfgs", max_iter=self.max_iter, tol=self.tol,
-                                             random_state=self.seed)
+                    clf = LogisticRegression(
+                        C=C, solver="lbfgs", max_iter=self.max_iter, tol=self.tol, random_state=self.seed
+                    )
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always", ConvergenceWarning)
                         clf.fit(X[group.train], y[group.train])
@@ -379,6 +406,11 @@ class SklearnLogReg:
                     bar.update(1)
                 out.append(np.stack(preds).astype(np.int64))
         if not_converged:
-            logger.info("%s: L-BFGS stopped at max_iter=%d before tol in %d of %d fits", desc or "logreg",
-                        self.max_iter, not_converged, total)
+            logger.info(
+                "%s: L-BFGS stopped at max_iter=%d before tol in %d of %d fits",
+                desc or "logreg",
+                self.max_iter,
+                not_converged,
+                total,
+            )
         return out

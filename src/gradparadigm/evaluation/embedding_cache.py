@@ -36,8 +36,9 @@ def encode_checked(encode: Encode, sentences: list[str]) -> np.ndarray:
     """Call ``encode`` and insist on one finite float row per sentence."""
     vectors = np.asarray(encode(sentences), dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(sentences):
-        raise ValueError(f"encode returned shape {vectors.shape} for {len(sentences)} sentences; "
-                         "expected (n_sentences, dim)")
+        raise ValueError(
+            f"encode returned shape {vectors.shape} for {len(sentences)} sentences; expected (n_sentences, dim)"
+        )
     if not np.isfinite(vectors).all():
         raise ValueError("encode returned non-finite values")
     return vectors
@@ -65,8 +66,9 @@ class EmbeddingCache:
             logger.warning("ignoring unreadable embedding cache %s (%s)", path, exc)
             return None
         if vectors.ndim != 2 or vectors.shape[0] != len(sentences):
-            logger.warning("ignoring embedding cache %s: shape %s for %d sentences", path, vectors.shape,
-                           len(sentences))
+            logger.warning(
+                "ignoring embedding cache %s: shape %s for %d sentences", path, vectors.shape, len(sentences)
+            )
             return None
         return vectors
 
@@ -74,9 +76,16 @@ class EmbeddingCache:
         path = self.path(task, sentences)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
-        write_json_atomic(path.with_suffix(".json"), {
-            "fingerprint": self.fingerprint, "task": task, "n_sentences": int(vectors.shape[0]),
-            "dim": int(vectors.shape[1]), "dtype": "float32"})
+        write_json_atomic(
+            path.with_suffix(".json"),
+            {
+                "fingerprint": self.fingerprint,
+                "task": task,
+                "n_sentences": int(vectors.shape[0]),
+                "dim": int(vectors.shape[1]),
+                "dtype": "float32",
+            },
+        )
         return path
 
     def get_or_encode(self, task: str, sentences: list[str], encode: Encode) -> tuple[np.ndarray, bool]:
@@ -90,8 +99,9 @@ class EmbeddingCache:
         return vectors, False
 
 
-def embed_sentences(task: str, sentences: list[str], encode: Encode,
-                    cache: EmbeddingCache | None) -> tuple[np.ndarray, bool]:
+def embed_sentences(
+    task: str, sentences: list[str], encode: Encode, cache: EmbeddingCache | None
+) -> tuple[np.ndarray, bool]:
     """Encode each distinct sentence once (through the cache when there is one); rows follow ``sentences``.
 
     The distinct sentences are sorted, so the cache entry does not depend on the rows' order.
@@ -103,4 +113,3 @@ def embed_sentences(task: str, sentences: list[str], encode: Encode,
         vectors, cached = cache.get_or_encode(task, unique, encode)
     position = {sentence: i for i, sentence in enumerate(unique)}
     return vectors[[position[s] for s in sentences]], cached
-

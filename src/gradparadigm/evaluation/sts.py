@@ -69,8 +69,9 @@ def aggregate_subsets(subsets: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict
     return result
 
 
-def evaluate_sts(table: pd.DataFrame, encode: Callable[[list[str]], np.ndarray],
-                 tasks: tuple[str, ...] | list[str] = STS_TASKS) -> dict:
+def evaluate_sts(
+    table: pd.DataFrame, encode: Callable[[list[str]], np.ndarray], tasks: tuple[str, ...] | list[str] = STS_TASKS
+) -> dict:
     """Score an encoder on the STS ``table`` (see :mod:`gradparadigm.data.sts`).
 
     ``encode`` maps a list of sentences to an ``[n, dim]`` array. Every distinct sentence of the
@@ -86,15 +87,17 @@ def evaluate_sts(table: pd.DataFrame, encode: Callable[[list[str]], np.ndarray],
     sentences = list(dict.fromkeys(rows["sentence1"].tolist() + rows["sentence2"].tolist()))
     vectors = encode(sentences)
     index = {s: i for i, s in enumerate(sentences)}
-    sims = cosine_rows(vectors[rows["sentence1"].map(index).to_numpy()],
-                       vectors[rows["sentence2"].map(index).to_numpy()])
+    sims = cosine_rows(
+        vectors[rows["sentence1"].map(index).to_numpy()], vectors[rows["sentence2"].map(index).to_numpy()]
+    )
     rows = rows.assign(system=sims)
     results: dict = {}
     for task in tasks:
         part = rows[rows["task"] == task]
         if task in STS_YEAR_TASKS:
-            subsets = {name: (g["system"].to_numpy(), g["score"].to_numpy())
-                       for name, g in part.groupby("subset", sort=False)}
+            subsets = {
+                name: (g["system"].to_numpy(), g["score"].to_numpy()) for name, g in part.groupby("subset", sort=False)
+            }
             results[task] = aggregate_subsets(subsets)
         else:
             results[task] = correlations(part["system"].to_numpy(), part["score"].to_numpy())

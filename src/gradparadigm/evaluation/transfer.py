@@ -55,7 +55,10 @@ SEED = 1111
 INNER_KFOLD_FOLD_SEED = 1111  # InnerKFoldClassifier hard-codes random_state=1111 for both fold levels
 ENGINES = ("torch", "sklearn")
 REQUIRED_SPLITS = {task: ("train",) for task in CV_TASKS} | {
-    "SST2": ("train", "dev", "test"), "TREC": ("train", "test"), "MRPC": ("train", "test")}
+    "SST2": ("train", "dev", "test"),
+    "TREC": ("train", "test"),
+    "MRPC": ("train", "test"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,17 +77,25 @@ MODES = {
 }
 
 
-def make_engine(engine: str, mode: str = "test", seed: int = SEED, progress: bool = True,
-                threads: int | None = 1) -> Engine:
+def make_engine(
+    engine: str, mode: str = "test", seed: int = SEED, progress: bool = True, threads: int | None = 1
+) -> Engine:
     """``torch`` (SentEval's PyTorch LogReg with the mode's settings) or ``sklearn`` (L-BFGS LogReg).
 
     ``threads``: torch threads (torch engine) or BLAS threads (sklearn engine) while fitting.
     """
     settings = MODES[mode]
     if engine == "torch":
-        return TorchLogReg(optim=settings.optim, batch_size=settings.batch_size, tenacity=settings.tenacity,
-                           epoch_size=settings.epoch_size, max_epoch=settings.max_epoch, seed=seed,
-                           threads=threads, progress=progress)
+        return TorchLogReg(
+            optim=settings.optim,
+            batch_size=settings.batch_size,
+            tenacity=settings.tenacity,
+            epoch_size=settings.epoch_size,
+            max_epoch=settings.max_epoch,
+            seed=seed,
+            threads=threads,
+            progress=progress,
+        )
     if engine == "sklearn":
         return SklearnLogReg(seed=seed, blas_threads=threads, progress=progress)
     raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
@@ -111,16 +122,24 @@ def _choose(scores: list[float], regs: tuple[float, ...]) -> tuple[float, float]
     return regs[best], scores[best]
 
 
-def inner_kfold_eval(X: np.ndarray, y: np.ndarray, nclasses: int, engine: Engine, kfold: int,
-                     fold_seed: int = INNER_KFOLD_FOLD_SEED, desc: str = "") -> dict:
+def inner_kfold_eval(
+    X: np.ndarray,
+    y: np.ndarray,
+    nclasses: int,
+    engine: Engine,
+    kfold: int,
+    fold_seed: int = INNER_KFOLD_FOLD_SEED,
+    desc: str = "",
+) -> dict:
     """``InnerKFoldClassifier.run``: outer k-fold test accuracy with an inner k-fold grid search."""
     regs = engine.grid("inner_kfold")
     outer = stratified_folds(y, kfold, fold_seed)
     groups, owner = [], []
     for o, (train, test) in enumerate(outer):
         for inner_train, inner_test in stratified_folds(y[train], kfold, fold_seed):
-            groups.append(FitGroup(train=train[inner_train], predict=train[inner_test], regs=regs,
-                                   valid=train[inner_test]))
+            groups.append(
+                FitGroup(train=train[inner_train], predict=train[inner_test], regs=regs, valid=train[inner_test])
+            )
             owner.append(o)
     preds = engine.fit_predict(X, y, nclasses, groups, desc=f"{desc} inner CV".strip())
     inner_acc = np.zeros((kfold, kfold, len(regs)))  # [outer, inner, reg]
@@ -139,12 +158,25 @@ def inner_kfold_eval(X: np.ndarray, y: np.ndarray, nclasses: int, engine: Engine
         refits.append(FitGroup(train=train, predict=test, regs=(reg,)))
     preds = engine.fit_predict(X, y, nclasses, refits, desc=f"{desc} refits".strip())
     test_scores = [percent(_accuracy(pred[0], y[group.predict])) for group, pred in zip(refits, preds)]
-    return {"acc": float(np.round(np.mean(test_scores), 2)), "devacc": float(np.round(np.mean(dev_scores), 2)),
-            engine.reg_name: chosen, "fold_acc": test_scores}
+    return {
+        "acc": float(np.round(np.mean(test_scores), 2)),
+        "devacc": float(np.round(np.mean(dev_scores), 2)),
+        engine.reg_name: chosen,
+        "fold_acc": test_scores,
+    }
 
 
-def kfold_eval(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, nclasses: int,
-               engine: Engine, kfold: int, seed: int = SEED, desc: str = "") -> tuple[dict, np.ndarray]:
+def kfold_eval(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    nclasses: int,
+    engine: Engine,
+    kfold: int,
+    seed: int = SEED,
+    desc: str = "",
+) -> tuple[dict, np.ndarray]:
     """``KFoldClassifier.run``: k-fold grid search on train, refit on all of train, test; returns (scores, yhat)."""
     regs = engine.grid("kfold")
     X = np.concatenate([X_train, X_test])
@@ -153,16 +185,26 @@ def kfold_eval(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_t
     folds = stratified_folds(y_train, kfold, seed)
     groups = [FitGroup(train=train, predict=test, regs=regs, valid=test) for train, test in folds]
     preds = engine.fit_predict(X, y, nclasses, groups, desc=f"{desc} CV".strip())
-    scores = [percent(np.mean([_accuracy(pred[r], y[g.predict]) for g, pred in zip(groups, preds)]))
-              for r in range(len(regs))]
+    scores = [
+        percent(np.mean([_accuracy(pred[r], y[g.predict]) for g, pred in zip(groups, preds)])) for r in range(len(regs))
+    ]
     reg, devacc = _choose(scores, regs)
     refit = FitGroup(train=np.arange(len(X_train)), predict=test_rows, regs=(reg,))
     yhat = engine.fit_predict(X, y, nclasses, [refit], desc=f"{desc} refit".strip())[0][0]
     return {"acc": percent(_accuracy(yhat, y_test)), "devacc": devacc, engine.reg_name: reg}, yhat
 
 
-def split_eval(X_train: np.ndarray, y_train: np.ndarray, X_dev: np.ndarray, y_dev: np.ndarray, X_test: np.ndarray,
-               y_test: np.ndarray, nclasses: int, engine: Engine, desc: str = "") -> dict:
+def split_eval(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_dev: np.ndarray,
+    y_dev: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    nclasses: int,
+    engine: Engine,
+    desc: str = "",
+) -> dict:
     """``SplitClassifier.run``: choose the grid value on dev, report test."""
     regs = engine.grid("split")
     X = np.concatenate([X_train, X_dev, X_test])
@@ -173,8 +215,7 @@ def split_eval(X_train: np.ndarray, y_train: np.ndarray, X_dev: np.ndarray, y_de
     pred = engine.fit_predict(X, y, nclasses, [group], desc=desc)[0]
     scores = [percent(_accuracy(p[:n_dev], y_dev)) for p in pred]
     reg, devacc = _choose(scores, regs)
-    return {"acc": percent(_accuracy(pred[regs.index(reg)][n_dev:], y_test)), "devacc": devacc,
-            engine.reg_name: reg}
+    return {"acc": percent(_accuracy(pred[regs.index(reg)][n_dev:], y_test)), "devacc": devacc, engine.reg_name: reg}
 
 
 def mrpc_features(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -205,8 +246,9 @@ def senteval_order(rows: pd.DataFrame) -> np.ndarray:
     return np.array(sorted(file_order, key=key), dtype=np.int64)
 
 
-def _task_arrays(rows: pd.DataFrame, emb1: np.ndarray,
-                 emb2: np.ndarray | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _task_arrays(
+    rows: pd.DataFrame, emb1: np.ndarray, emb2: np.ndarray | None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per split: (features, labels) in SentEval's order."""
     out = {}
     positions = np.arange(len(rows))
@@ -220,14 +262,16 @@ def _task_arrays(rows: pd.DataFrame, emb1: np.ndarray,
     return out
 
 
-def evaluate_task(task: str, data: dict[str, tuple[np.ndarray, np.ndarray]], engine: Engine,
-                  settings: ModeSettings, seed: int = SEED) -> dict:
+def evaluate_task(
+    task: str, data: dict[str, tuple[np.ndarray, np.ndarray]], engine: Engine, settings: ModeSettings, seed: int = SEED
+) -> dict:
     """The protocol for one task on its per-split (features, labels), in SentEval's order."""
     nclasses = NCLASSES[task]
     missing = [split for split in REQUIRED_SPLITS.get(task, ()) if split not in data]
     if missing:
-        raise ValueError(f"{task} needs the split(s) {', '.join(REQUIRED_SPLITS[task])}; "
-                         f"the table has no {', '.join(missing)} rows")
+        raise ValueError(
+            f"{task} needs the split(s) {', '.join(REQUIRED_SPLITS[task])}; the table has no {', '.join(missing)} rows"
+        )
     if task in CV_TASKS:
         X, y = data["train"]
         result = inner_kfold_eval(X, y, nclasses, engine, settings.kfold, desc=task)
@@ -245,9 +289,18 @@ def evaluate_task(task: str, data: dict[str, tuple[np.ndarray, np.ndarray]], eng
     raise ValueError(f"unknown transfer task {task!r}; valid: {', '.join(TRANSFER_TASKS)}")
 
 
-def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRANSFER_TASKS, mode: str = "test",
-                 engine: str = "torch", cache_dir: str | Path | None = None, fingerprint: str | None = None,
-                 seed: int = SEED, progress: bool = True, threads: int | None = 1) -> dict:
+def run_transfer(
+    table: pd.DataFrame,
+    encode: Encode,
+    tasks: Iterable[str] = TRANSFER_TASKS,
+    mode: str = "test",
+    engine: str = "torch",
+    cache_dir: str | Path | None = None,
+    fingerprint: str | None = None,
+    seed: int = SEED,
+    progress: bool = True,
+    threads: int | None = 1,
+) -> dict:
     """Score an encoder on SentEval's transfer tasks; returns the JSON-ready result.
 
     ``table``: the tidy table of :mod:`gradparadigm.data.transfer_tasks` (other tasks' rows are
@@ -264,8 +317,9 @@ def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRA
     cache = None
     if cache_dir is not None:
         if not fingerprint:
-            raise ValueError("cache_dir needs the encoder's fingerprint, so that a changed encoder "
-                             "is not served stale vectors")
+            raise ValueError(
+                "cache_dir needs the encoder's fingerprint, so that a changed encoder is not served stale vectors"
+            )
         cache = EmbeddingCache(cache_dir, fingerprint)
     settings = MODES[mode]
     clf = make_engine(engine, mode, seed=seed, progress=progress, threads=threads)
@@ -279,14 +333,22 @@ def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRA
         sentences = rows["sentence1"].tolist() + (rows["sentence2"].tolist() if task == "MRPC" else [])
         vectors, cached = embed_sentences(task, sentences, encode, cache)
         encode_seconds = time.perf_counter() - start
-        emb1, emb2 = vectors[:len(rows)], (vectors[len(rows):] if task == "MRPC" else None)
+        emb1, emb2 = vectors[: len(rows)], (vectors[len(rows) :] if task == "MRPC" else None)
         start = time.perf_counter()
         result = evaluate_task(task, _task_arrays(rows, emb1, emb2), clf, settings, seed=seed)
         result["seconds"] = round(time.perf_counter() - start, 1)
         result["encode_seconds"] = round(encode_seconds, 1)
         result["embeddings_from_cache"] = cached
-        logger.info("%s: acc %.2f (devacc %.2f%s) in %.0f s [%s, %s mode]", task, result["acc"], result["devacc"],
-                    f", F1 {result['f1']:.2f}" if "f1" in result else "", result["seconds"], clf.name, mode)
+        logger.info(
+            "%s: acc %.2f (devacc %.2f%s) in %.0f s [%s, %s mode]",
+            task,
+            result["acc"],
+            result["devacc"],
+            f", F1 {result['f1']:.2f}" if "f1" in result else "",
+            result["seconds"],
+            clf.name,
+            mode,
+        )
         results[task] = result
 
     return {
@@ -294,8 +356,13 @@ def run_transfer(table: pd.DataFrame, encode: Encode, tasks: Iterable[str] = TRA
         "mode": mode,
         "engine": clf.name,
         "classifier": clf.describe()["classifier"],
-        "settings": {"seed": seed, "kfold": settings.kfold, "inner_kfold_fold_seed": INNER_KFOLD_FOLD_SEED,
-                     "data_order": "SentEval's sort by (tokens, label) per split", **clf.describe()},
+        "settings": {
+            "seed": seed,
+            "kfold": settings.kfold,
+            "inner_kfold_fold_seed": INNER_KFOLD_FOLD_SEED,
+            "data_order": "SentEval's sort by (tokens, label) per split",
+            **clf.describe(),
+        },
         "tasks": results,
         "avg": float(np.round(np.mean([r["acc"] for r in results.values()]), 2)),
     }

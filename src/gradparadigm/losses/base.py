@@ -67,12 +67,7 @@ def check_hparam(loss: str, key: str, value: Any, *, rule: str | None = None) ->
     if key == "power":
         if value is None:
             return None
-        if (
-            _is_bool(value)
-            or not isinstance(value, numbers.Real)
-            or not float(value).is_integer()
-            or value < 0
-        ):
+        if _is_bool(value) or not isinstance(value, numbers.Real) or not float(value).is_integer() or value < 0:
             raise ValueError(f"{where} must be None or a non-negative integer, got {value!r}")
         return int(value)
     if _is_bool(value) or not isinstance(value, numbers.Real):
@@ -127,8 +122,7 @@ class PairLoss(nn.Module):
         unknown = sorted(set(overrides) - set(valid))
         if unknown:
             raise ValueError(
-                f"loss {cls.name!r}: unknown hyperparameter(s) {', '.join(unknown)}; "
-                f"valid: {', '.join(valid)}"
+                f"loss {cls.name!r}: unknown hyperparameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
             )
 
     def forward(self, z0: Tensor, z1: Tensor) -> Tensor:

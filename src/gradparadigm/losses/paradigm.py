@@ -134,9 +134,7 @@ def _cross_view_coefficients(g: Tensor, h: Tensor, c: Tensor) -> Tensor | None:
     return y + z * ((s * y).sum(1) / denom)[:, None]
 
 
-def decompose_gradient(
-    grad: Tensor, e0: Tensor, e1: Tensor, *, cross_rtol: float = 1e-3
-) -> Decomposition:
+def decompose_gradient(grad: Tensor, e0: Tensor, e1: Tensor, *, cross_rtol: float = 1e-3) -> Decomposition:
     """Coefficients of the tangent gradients ``grad [N, D]`` on ``e1`` (and ``e0`` if needed)."""
     g, h, c = (t.detach().to("cpu", torch.float64) for t in (grad, e0, e1))
     n, d = h.shape

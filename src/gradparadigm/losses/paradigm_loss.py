@@ -54,9 +54,7 @@ class ComposedLoss(PairLoss):
     def direction_loss(self, anchors: Tensor, candidates: Tensor) -> Tensor:
         """``L_a→c = (1/N) Σ_i GD_i Σ_{j≠i} W_ij [a_i·sg(c_j) − R_i (a_i·c_i)]``: one direction."""
         gd, weight, ratio, factor = self.components(anchors, candidates)
-        rows = push_rows(anchors, candidates, weight) - pull_rows(
-            anchors, candidates, weight.sum(1), ratio
-        )
+        rows = push_rows(anchors, candidates, weight) - pull_rows(anchors, candidates, weight.sum(1), ratio)
         return factor * (gd * rows).sum()
 
     def loss_on_sphere(self, e0: Tensor, e1: Tensor) -> Tensor:

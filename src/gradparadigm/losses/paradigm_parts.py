@@ -139,8 +139,9 @@ def resolve_part(loss: str, part: str, spec: Any) -> dict[str, Any]:
     if spec is None:
         spec = {"kind": DEFAULT_KINDS[part]}
     if not isinstance(spec, Mapping):
-        raise HparamError(part, f"{where} {part!r} must be a mapping with a 'kind' (one of "
-                                f"{_choices(part)}), got {spec!r}")
+        raise HparamError(
+            part, f"{where} {part!r} must be a mapping with a 'kind' (one of {_choices(part)}), got {spec!r}"
+        )
     if "kind" not in spec:
         raise HparamError(f"{part}.kind", f"{where} '{part}.kind' is missing: give one of {_choices(part)}")
     kind = spec["kind"]
@@ -150,8 +151,10 @@ def resolve_part(loss: str, part: str, spec: Any) -> dict[str, Any]:
     unknown = sorted(str(key) for key in spec if key != "kind" and key not in params)
     if unknown:
         valid = f"its parameters: {', '.join(params)}" if params else "it has no parameters"
-        raise HparamError(f"{part}.{unknown[0]}", f"{where} '{part}.{unknown[0]}': {part} kind "
-                                                  f"{kind!r} has no such parameter ({valid})")
+        raise HparamError(
+            f"{part}.{unknown[0]}",
+            f"{where} '{part}.{unknown[0]}': {part} kind {kind!r} has no such parameter ({valid})",
+        )
     resolved: dict[str, Any] = {"kind": kind}
     for name, default in params.items():
         key = f"{part}.{name}"

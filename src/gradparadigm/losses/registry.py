@@ -37,19 +37,25 @@ def loss_class(name: str) -> type[PairLoss]:
     if isinstance(name, str) and name in classes:
         return classes[name]
     if not isinstance(name, str) or not OUTSIDE_LOSS.match(name):
-        raise ValueError(f"unknown loss {name!r}; valid: {', '.join(LOSS_NAMES)}, or a loss from outside "
-                         "the package as 'module.path:ClassName'")
+        raise ValueError(
+            f"unknown loss {name!r}; valid: {', '.join(LOSS_NAMES)}, or a loss from outside "
+            "the package as 'module.path:ClassName'"
+        )
     module_name, _, attribute = name.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"loss {name!r}: cannot import module {module_name!r} ({exc}); it must be installed "
-                         "or be a file in the folder snakemake runs in") from None
+        raise ValueError(
+            f"loss {name!r}: cannot import module {module_name!r} ({exc}); it must be installed "
+            "or be a file in the folder snakemake runs in"
+        ) from None
     cls = getattr(module, attribute, None)
     if not (isinstance(cls, type) and issubclass(cls, PairLoss)):
         what = "no such attribute" if cls is None else f"{type(cls).__name__}, not a PairLoss subclass"
-        raise ValueError(f"loss {name!r}: {module_name}.{attribute} is {what} "
-                         "(see docs/losses.md, 'A loss from outside the package')")
+        raise ValueError(
+            f"loss {name!r}: {module_name}.{attribute} is {what} "
+            "(see docs/losses.md, 'A loss from outside the package')"
+        )
     return cls
 
 

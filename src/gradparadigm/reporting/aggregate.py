@@ -37,31 +37,44 @@ def check_in_study(paths: Iterable[Path], study: Mapping[str, Any]) -> None:
     for path in paths:
         run = run_identity(path)
         if run.model not in study["models"]:
-            raise DataFormatError(path, f"model {run.model!r} is not in the study (models: "
-                                        f"{', '.join(study['models'])})")
+            raise DataFormatError(
+                path, f"model {run.model!r} is not in the study (models: {', '.join(study['models'])})"
+            )
         if run.variant not in study["variants"]:
-            raise DataFormatError(path, f"variant {run.variant!r} is not in the study (variants: "
-                                        f"{', '.join(study['variants'])})")
+            raise DataFormatError(
+                path, f"variant {run.variant!r} is not in the study (variants: {', '.join(study['variants'])})"
+            )
 
 
-def aggregate(study: Mapping[str, Any] | None, sts: list[Path], transfer: list[Path], train_logs: list[Path],
-              out_dir: Path, figures_dir: Path | None = None, benchmarks_dir: Path | None = None) -> list[Path]:
+def aggregate(
+    study: Mapping[str, Any] | None,
+    sts: list[Path],
+    transfer: list[Path],
+    train_logs: list[Path],
+    out_dir: Path,
+    figures_dir: Path | None = None,
+    benchmarks_dir: Path | None = None,
+) -> list[Path]:
     """Write every table (and figure; the cost table from ``benchmarks_dir``, when given, counting
     the per-run rules of these results' runs only); returns the files written."""
     sts, transfer, train_logs = list(map(Path, sts)), list(map(Path, transfer)), list(map(Path, train_logs))
     everything = [*sts, *transfer, *train_logs]
     if study is None:
         runs = [run_identity(p) for p in everything]
-        study = study_from_results(list(dict.fromkeys(r.model for r in runs)),
-                                   list(dict.fromkeys(r.variant for r in runs)))
+        study = study_from_results(
+            list(dict.fromkeys(r.model for r in runs)), list(dict.fromkeys(r.variant for r in runs))
+        )
     validate_study(study)
     check_in_study(everything, study)
     evaluation = study.get("eval") or {}
     written: list[Path] = []
 
     sts_scores = load_sts(sts, evaluation.get("sts_tasks") or STS_TASKS)
-    tables = {"sts": sts_table(sts_scores, study), "ori_vs_mod": ori_vs_mod_table(sts_scores, study),
-              "ablation": ablation_table(sts_scores, study)}
+    tables = {
+        "sts": sts_table(sts_scores, study),
+        "ori_vs_mod": ori_vs_mod_table(sts_scores, study),
+        "ablation": ablation_table(sts_scores, study),
+    }
     metas = list(sts_scores.meta.values())
     if transfer:
         transfer_scores = load_transfer(transfer, evaluation.get("transfer_tasks") or TRANSFER_TASKS)
@@ -81,8 +94,7 @@ def aggregate(study: Mapping[str, Any] | None, sts: list[Path], transfer: list[P
     return written
 
 
-def write_figures(study: Mapping[str, Any], sts_scores, train_logs: list[Path],
-                  figures_dir: Path) -> list[Path]:
+def write_figures(study: Mapping[str, Any], sts_scores, train_logs: list[Path], figures_dir: Path) -> list[Path]:
     # matplotlib is imported only here: the tables do not need it
     from gradparadigm.reporting.figures import figure_ablation, figure_ori_vs_mod, figure_training_curves
     from gradparadigm.reporting.train_logs import load_train_logs

@@ -35,8 +35,11 @@ EMPTY = {"mean": math.nan, "std": math.nan, "n": 0}
 def average_stats(scores: Scores) -> dict[tuple[str, str], dict]:
     """(model, variant) -> {mean, std, n} of the average STS over seeds."""
     stats = seed_stats(scores.headline)
-    return {(m, v): {"mean": row["mean"], "std": row["std"], "n": int(row["n"])}
-            for (m, v, task), row in stats.iterrows() if task == "avg"}
+    return {
+        (m, v): {"mean": row["mean"], "std": row["std"], "n": int(row["n"])}
+        for (m, v, task), row in stats.iterrows()
+        if task == "avg"
+    }
 
 
 def difference(a: dict, b: dict) -> dict:
@@ -62,8 +65,10 @@ def _expected(study: Mapping[str, Any]) -> int | None:
     return len(study["seeds"]) if study.get("seeds") else None
 
 
-DELTA_NOTE = ("Δ = difference of the two means; ± its standard error sqrt(s²_a/n_a + s²_b/n_b) when both "
-              "sides have two or more seeds.")
+DELTA_NOTE = (
+    "Δ = difference of the two means; ± its standard error sqrt(s²_a/n_a + s²_b/n_b) when both "
+    "sides have two or more seeds."
+)
 
 
 def ori_vs_mod_table(scores: Scores, study: Mapping[str, Any]) -> Table:
@@ -77,20 +82,58 @@ def ori_vs_mod_table(scores: Scores, study: Mapping[str, Any]) -> Table:
                 continue
             row_n = max(a["n"], b["n"])
             delta = difference(a, b)
-            rows.append([model, family_label(family), fmt_value(a["mean"], a["std"], a["n"], row_n),
-                         fmt_value(b["mean"], b["std"], b["n"], row_n), fmt_seeds(row_n, _expected(study)),
-                         _delta(delta)])
-            records.append({"model": model, "family": family, "ori_variant": ori, "mod_variant": mod,
-                            "ori": a["mean"], "ori std": a["std"], "ori n": a["n"],
-                            "mod": b["mean"], "mod std": b["std"], "mod n": b["n"],
-                            "delta": delta["mean"], "delta se": delta["std"]})
-    columns = ["model", "family", "ori_variant", "mod_variant", "ori", "ori std", "ori n", "mod", "mod std",
-               "mod n", "delta", "delta se"]
-    caption = (f"Average STS of the non-contrastive losses in their original form (ori) and with gradient "
-               f"dissipation, weight and ratio added (mod). Average STS: {STS_SETTING}.")
-    return Table(headers, rows, pd.DataFrame(records, columns=columns),
-                 " ".join([caption, SEEDS_NOTE, DELTA_NOTE, study_setting(study)]), "tab:ori-vs-mod",
-                 note="No ori/mod variant of MHE, MHS, Barlow Twins or VICReg has results in this study.")
+            rows.append(
+                [
+                    model,
+                    family_label(family),
+                    fmt_value(a["mean"], a["std"], a["n"], row_n),
+                    fmt_value(b["mean"], b["std"], b["n"], row_n),
+                    fmt_seeds(row_n, _expected(study)),
+                    _delta(delta),
+                ]
+            )
+            records.append(
+                {
+                    "model": model,
+                    "family": family,
+                    "ori_variant": ori,
+                    "mod_variant": mod,
+                    "ori": a["mean"],
+                    "ori std": a["std"],
+                    "ori n": a["n"],
+                    "mod": b["mean"],
+                    "mod std": b["std"],
+                    "mod n": b["n"],
+                    "delta": delta["mean"],
+                    "delta se": delta["std"],
+                }
+            )
+    columns = [
+        "model",
+        "family",
+        "ori_variant",
+        "mod_variant",
+        "ori",
+        "ori std",
+        "ori n",
+        "mod",
+        "mod std",
+        "mod n",
+        "delta",
+        "delta se",
+    ]
+    caption = (
+        f"Average STS of the non-contrastive losses in their original form (ori) and with gradient "
+        f"dissipation, weight and ratio added (mod). Average STS: {STS_SETTING}."
+    )
+    return Table(
+        headers,
+        rows,
+        pd.DataFrame(records, columns=columns),
+        " ".join([caption, SEEDS_NOTE, DELTA_NOTE, study_setting(study)]),
+        "tab:ori-vs-mod",
+        note="No ori/mod variant of MHE, MHS, Barlow Twins or VICReg has results in this study.",
+    )
 
 
 def ablation_table(scores: Scores, study: Mapping[str, Any]) -> Table:
@@ -106,26 +149,48 @@ def ablation_table(scores: Scores, study: Mapping[str, Any]) -> Table:
             if not base["n"] and not any(c["n"] for c in cells.values()):
                 continue
             row_n = max([base["n"], *(c["n"] for c in cells.values())])
-            row = [model, family_label(family), fmt_value(base["mean"], base["std"], base["n"], row_n),
-                   fmt_seeds(row_n, _expected(study))]
-            record = {"model": model, "family": family, "mod_variant": mod, "mod": base["mean"],
-                      "mod std": base["std"], "mod n": base["n"]}
+            row = [
+                model,
+                family_label(family),
+                fmt_value(base["mean"], base["std"], base["n"], row_n),
+                fmt_seeds(row_n, _expected(study)),
+            ]
+            record = {
+                "model": model,
+                "family": family,
+                "mod_variant": mod,
+                "mod": base["mean"],
+                "mod std": base["std"],
+                "mod n": base["n"],
+            }
             for component, cell in cells.items():
                 delta = difference(base, cell)
                 row += [fmt_value(cell["mean"], cell["std"], cell["n"], row_n), _delta(delta)]
-                record.update({f"no_{component}_variant": ablations.get(component),
-                               f"no_{component}": cell["mean"], f"no_{component} std": cell["std"],
-                               f"no_{component} n": cell["n"], f"no_{component} delta": delta["mean"],
-                               f"no_{component} delta se": delta["std"]})
+                record.update(
+                    {
+                        f"no_{component}_variant": ablations.get(component),
+                        f"no_{component}": cell["mean"],
+                        f"no_{component} std": cell["std"],
+                        f"no_{component} n": cell["n"],
+                        f"no_{component} delta": delta["mean"],
+                        f"no_{component} delta se": delta["std"],
+                    }
+                )
             rows.append(row)
             records.append(record)
     columns = ["model", "family", "mod_variant", "mod", "mod std", "mod n"]
     for c in COMPONENTS:
-        columns += [f"no_{c}_variant", f"no_{c}", f"no_{c} std", f"no_{c} n", f"no_{c} delta",
-                    f"no_{c} delta se"]
-    caption = ("Ablations: average STS of the modified non-contrastive losses (mod) and of mod without "
-               "gradient dissipation (no GD), weight (no W) or ratio (no R); Δ = ablation − mod. "
-               f"Average STS: {STS_SETTING}.")
-    return Table(headers, rows, pd.DataFrame(records, columns=columns),
-                 " ".join([caption, SEEDS_NOTE, DELTA_NOTE, study_setting(study)]), "tab:ablation",
-                 note="No ablation variant (mod without GD, W or R) has results in this study.")
+        columns += [f"no_{c}_variant", f"no_{c}", f"no_{c} std", f"no_{c} n", f"no_{c} delta", f"no_{c} delta se"]
+    caption = (
+        "Ablations: average STS of the modified non-contrastive losses (mod) and of mod without "
+        "gradient dissipation (no GD), weight (no W) or ratio (no R); Δ = ablation − mod. "
+        f"Average STS: {STS_SETTING}."
+    )
+    return Table(
+        headers,
+        rows,
+        pd.DataFrame(records, columns=columns),
+        " ".join([caption, SEEDS_NOTE, DELTA_NOTE, study_setting(study)]),
+        "tab:ablation",
+        note="No ablation variant (mod without GD, W or R) has results in this study.",
+    )

@@ -23,8 +23,21 @@ from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.tables import Table
 
 PER_RUN_RULES = ("train", "eval_sts", "eval_transfer")
-RULE_ORDER = ("fetch_senteval", "fetch_corpus", "prepare_sts", "prepare_transfer", "augment", "train", "eval_sts",
-              "eval_transfer", "simulate", "encoder_statistics", "aggregate", "aggregate_part", "aggregate_sweep")
+RULE_ORDER = (
+    "fetch_senteval",
+    "fetch_corpus",
+    "prepare_sts",
+    "prepare_transfer",
+    "augment",
+    "train",
+    "eval_sts",
+    "eval_transfer",
+    "simulate",
+    "encoder_statistics",
+    "aggregate",
+    "aggregate_part",
+    "aggregate_sweep",
+)
 COLUMNS = ("s", "max_rss", "cpu_time", "mean_load")
 
 
@@ -62,19 +75,31 @@ def cost_frame(files: list[tuple[str, Path]]) -> pd.DataFrame:
     """One row per rule: jobs, wall time (total, mean, min, max), CPU time, peak memory."""
     records = [{"rule": rule, **read_benchmark(path)} for rule, path in files]
     if not records:
-        return pd.DataFrame(columns=["rule", "jobs", "wall_total_min", "wall_mean_s", "wall_min_s", "wall_max_s",
-                                     "cpu_mean_s", "max_rss_mib"])
+        return pd.DataFrame(
+            columns=[
+                "rule",
+                "jobs",
+                "wall_total_min",
+                "wall_mean_s",
+                "wall_min_s",
+                "wall_max_s",
+                "cpu_mean_s",
+                "max_rss_mib",
+            ]
+        )
     frame = pd.DataFrame(records)
     grouped = frame.groupby("rule", sort=False)
-    table = pd.DataFrame({
-        "jobs": grouped.size(),
-        "wall_total_min": grouped["s"].sum() / 60,
-        "wall_mean_s": grouped["s"].mean(),
-        "wall_min_s": grouped["s"].min(),
-        "wall_max_s": grouped["s"].max(),
-        "cpu_mean_s": grouped["cpu_time"].mean(),
-        "max_rss_mib": grouped["max_rss"].max(),
-    }).reset_index()
+    table = pd.DataFrame(
+        {
+            "jobs": grouped.size(),
+            "wall_total_min": grouped["s"].sum() / 60,
+            "wall_mean_s": grouped["s"].mean(),
+            "wall_min_s": grouped["s"].min(),
+            "wall_max_s": grouped["s"].max(),
+            "cpu_mean_s": grouped["cpu_time"].mean(),
+            "max_rss_mib": grouped["max_rss"].max(),
+        }
+    ).reset_index()
     order = {rule: i for i, rule in enumerate(RULE_ORDER)}
     return table.sort_values("rule", key=lambda s: s.map(lambda r: order.get(r, len(order)))).reset_index(drop=True)
 
@@ -85,15 +110,32 @@ def _num(value: float, digits: int = 1) -> str:
 
 def cost_table(root: Path, runs: Iterable[tuple[str, str, int]] | None = None) -> Table:
     frame = cost_frame(benchmark_files(root, runs))
-    rows = [[r.rule, str(int(r.jobs)), _num(r.wall_total_min), _num(r.wall_mean_s),
-             f"{_num(r.wall_min_s)}–{_num(r.wall_max_s)}", _num(r.cpu_mean_s), _num(r.max_rss_mib, 0)]
-            for r in frame.itertuples()]
+    rows = [
+        [
+            r.rule,
+            str(int(r.jobs)),
+            _num(r.wall_total_min),
+            _num(r.wall_mean_s),
+            f"{_num(r.wall_min_s)}–{_num(r.wall_max_s)}",
+            _num(r.cpu_mean_s),
+            _num(r.max_rss_mib, 0),
+        ]
+        for r in frame.itertuples()
+    ]
     if rows:
         total = frame["wall_total_min"].sum()
         rows.append(["all rules", str(int(frame["jobs"].sum())), _num(total), "", "", "", ""])
-    caption = ("Cost per rule, from Snakemake's benchmark files (results/benchmarks/): jobs, total and per-job "
-               "wall time, CPU time per job and peak resident memory. Jobs run one after another add up to "
-               "the total; jobs run side by side overlap, so the wall clock of the whole run can be shorter.")
-    return Table(["Rule", "Jobs", "Wall total (min)", "Wall per job (s)", "Range (s)", "CPU per job (s)",
-                  "Peak RSS (MiB)"], rows, frame, caption, "tab:cost", n_text_columns=1,
-                 note="No benchmark files (results/benchmarks/) yet.")
+    caption = (
+        "Cost per rule, from Snakemake's benchmark files (results/benchmarks/): jobs, total and per-job "
+        "wall time, CPU time per job and peak resident memory. Jobs run one after another add up to "
+        "the total; jobs run side by side overlap, so the wall clock of the whole run can be shorter."
+    )
+    return Table(
+        ["Rule", "Jobs", "Wall total (min)", "Wall per job (s)", "Range (s)", "CPU per job (s)", "Peak RSS (MiB)"],
+        rows,
+        frame,
+        caption,
+        "tab:cost",
+        n_text_columns=1,
+        note="No benchmark files (results/benchmarks/) yet.",
+    )

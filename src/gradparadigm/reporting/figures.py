@@ -75,10 +75,15 @@ def _bar(ax, x: float, stats: dict, width: float, color: str, label: str | None)
     if not stats["n"]:
         return
     err = stats["std"] if stats["n"] > 1 and math.isfinite(stats["std"]) else None
-    ax.bar(x, stats["mean"], width, yerr=err, color=color, label=label, capsize=3, edgecolor="0.2",
-           linewidth=0.5)
-    ax.annotate(f"{stats['mean']:.1f}", (x, stats["mean"] + (err or 0)), xytext=(0, 2),
-                textcoords="offset points", ha="center", fontsize=7)
+    ax.bar(x, stats["mean"], width, yerr=err, color=color, label=label, capsize=3, edgecolor="0.2", linewidth=0.5)
+    ax.annotate(
+        f"{stats['mean']:.1f}",
+        (x, stats["mean"] + (err or 0)),
+        xytext=(0, 2),
+        textcoords="offset points",
+        ha="center",
+        fontsize=7,
+    )
 
 
 def _reference_lines(ax, averages: dict, model: str, study: Mapping[str, Any]) -> None:
@@ -116,13 +121,15 @@ def figure_ori_vs_mod(scores: Scores, study: Mapping[str, Any], prefix: str | Pa
     averages = average_stats(scores)
     models = _models(scores, study)
     fig, axes = _panels(len(models))
-    fig.suptitle("Average STS: original (ori) vs modified (mod, + GD, W, R) non-contrastive losses",
-                 fontsize=11)
+    fig.suptitle("Average STS: original (ori) vs modified (mod, + GD, W, R) non-contrastive losses", fontsize=11)
     if not models:
         _note(axes[0], "No STS results.")
     for ax, model in zip(axes, models):
-        pairs = [(f, o, m) for f, o, m in ori_mod_pairs(study)
-                 if averages.get((model, o), EMPTY)["n"] or averages.get((model, m), EMPTY)["n"]]
+        pairs = [
+            (f, o, m)
+            for f, o, m in ori_mod_pairs(study)
+            if averages.get((model, o), EMPTY)["n"] or averages.get((model, m), EMPTY)["n"]
+        ]
         if not pairs:
             _note(ax, f"{model}: no ori/mod variant has results.")
             ax.set_title(f"{model} ({study['models'].get(model, {}).get('source') or '?'})", fontsize=10)
@@ -132,8 +139,9 @@ def figure_ori_vs_mod(scores: Scores, study: Mapping[str, Any], prefix: str | Pa
             _bar(ax, i + 0.2, averages.get((model, mod), EMPTY), 0.38, MOD_COLOR, "mod" if i == 0 else None)
         _reference_lines(ax, averages, model, study)
         source = (study.get("models") or {}).get(model, {}).get("source")
-        _finish_bars(ax, f"{model}" + (f" ({source})" if source else ""),
-                     _group_labels([(f, m or o) for f, o, m in pairs]))
+        _finish_bars(
+            ax, f"{model}" + (f" ({source})" if source else ""), _group_labels([(f, m or o) for f, o, m in pairs])
+        )
     return save_figure(fig, prefix)
 
 
@@ -146,9 +154,11 @@ def figure_ablation(scores: Scores, study: Mapping[str, Any], prefix: str | Path
         _note(axes[0], "No STS results.")
     width = 0.2
     for ax, model in zip(axes, models):
-        sets = [(f, mod, abl) for f, mod, abl in ablation_sets(study)
-                if averages.get((model, mod), EMPTY)["n"]
-                or any(averages.get((model, v), EMPTY)["n"] for v in abl.values())]
+        sets = [
+            (f, mod, abl)
+            for f, mod, abl in ablation_sets(study)
+            if averages.get((model, mod), EMPTY)["n"] or any(averages.get((model, v), EMPTY)["n"] for v in abl.values())
+        ]
         if not sets:
             _note(ax, f"{model}: no ablation variant has results.")
             continue
@@ -156,16 +166,22 @@ def figure_ablation(scores: Scores, study: Mapping[str, Any], prefix: str | Path
             bars = [("mod", mod)] + [(c, ablations.get(c)) for c in COMPONENTS]
             for j, (key, variant) in enumerate(bars):
                 label = ("mod" if key == "mod" else f"no {COMPONENT_LABELS[key]}") if i == 0 else None
-                _bar(ax, i + (j - 1.5) * width, averages.get((model, variant), EMPTY), width * 0.95,
-                     ABLATION_COLORS[key], label)
+                _bar(
+                    ax,
+                    i + (j - 1.5) * width,
+                    averages.get((model, variant), EMPTY),
+                    width * 0.95,
+                    ABLATION_COLORS[key],
+                    label,
+                )
         source = (study.get("models") or {}).get(model, {}).get("source")
-        _finish_bars(ax, f"{model}" + (f" ({source})" if source else ""),
-                     _group_labels([(f, mod) for f, mod, _ in sets]))
+        _finish_bars(
+            ax, f"{model}" + (f" ({source})" if source else ""), _group_labels([(f, mod) for f, mod, _ in sets])
+        )
     return save_figure(fig, prefix)
 
 
-def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: str,
-                           prefix: str | Path) -> list[Path]:
+def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: str, prefix: str | Path) -> list[Path]:
     """One panel per diagnostic, one line per variant (mean over seeds) of ``model``'s runs."""
     quantities = [*TRAIN_QUANTITIES, *EVAL_QUANTITIES]
     rows = math.ceil((len(quantities) + 1) / 4)  # one panel per quantity, one for the legend
@@ -189,9 +205,15 @@ def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: 
                 continue
             label = (study.get("variants") or {}).get(variant, {}).get("label", variant)
             sparse = quantity in EVAL_QUANTITIES or len(line) <= 30
-            (handles[variant],) = ax.plot(line["step"], line["mean"], color=colors[variant], linewidth=1.2,
-                                          marker="o" if sparse else None, markersize=3,
-                                          label=f"{label} [{variant}]" if label != variant else variant)
+            (handles[variant],) = ax.plot(
+                line["step"],
+                line["mean"],
+                color=colors[variant],
+                linewidth=1.2,
+                marker="o" if sparse else None,
+                markersize=3,
+                label=f"{label} [{variant}]" if label != variant else variant,
+            )
             drawn = True
         if not drawn:
             _note(ax, "no values logged")
@@ -199,7 +221,7 @@ def figure_training_curves(logs: pd.DataFrame, study: Mapping[str, Any], model: 
             ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
-    for ax in axes[len(quantities):]:
+    for ax in axes[len(quantities) :]:
         ax.axis("off")
     legend_ax = axes[len(quantities)]
     if handles:

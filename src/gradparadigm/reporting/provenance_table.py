@@ -38,9 +38,17 @@ def provenance_table(metas: list[Mapping[str, Any]]) -> Table:
             rows.append([label, _distinct(seen) or "–", aggregation.get(key, "–")])
     for what, results, agg in rows:
         records.append({"item": what, "in the results": results, "aggregation": agg})
-    caption = (f"Provenance of the {len(metas)} result files (sts.json, transfer.json): the versions, git "
-               "commit, code digest and device each recorded, with the number of files per value; "
-               "'aggregation' = the environment that built these tables.")
-    return Table(["Item", "In the results", "Aggregation"], rows,
-                 pd.DataFrame(records, columns=["item", "in the results", "aggregation"]), caption,
-                 "tab:provenance", n_text_columns=3, note="No result files.")
+    caption = (
+        f"Provenance of the {len(metas)} result files (sts.json, transfer.json): the versions, git "
+        "commit, code digest and device each recorded, with the number of files per value; "
+        "'aggregation' = the environment that built these tables."
+    )
+    return Table(
+        ["Item", "In the results", "Aggregation"],
+        rows,
+        pd.DataFrame(records, columns=["item", "in the results", "aggregation"]),
+        caption,
+        "tab:provenance",
+        n_text_columns=3,
+        note="No result files.",
+    )

@@ -49,8 +49,9 @@ def run_identity(path: str | Path) -> RunId:
     path = Path(path)
     parts = path.parts
     if len(parts) < 4 or not parts[-2].startswith("seed~") or not parts[-2][5:].isdigit():
-        raise DataFormatError(path, "not a run's result: expected a path ending in "
-                                    "{model}/{variant}/seed~{seed}/" + path.name)
+        raise DataFormatError(
+            path, "not a run's result: expected a path ending in {model}/{variant}/seed~{seed}/" + path.name
+        )
     return RunId(parts[-4], parts[-3], parts[-2][5:])
 
 
@@ -84,8 +85,9 @@ def check_meta(path: Path, result: dict, run: RunId) -> dict:
         raise DataFormatError(path, f"result lacks meta label(s) {missing}")
     for key in LABELS:
         if str(meta[key]) != getattr(run, key):
-            raise DataFormatError(path, f"meta {key} {str(meta[key])!r} does not match the path's "
-                                        f"{key} {getattr(run, key)!r}")
+            raise DataFormatError(
+                path, f"meta {key} {str(meta[key])!r} does not match the path's {key} {getattr(run, key)!r}"
+            )
     return meta
 
 
@@ -149,8 +151,14 @@ def load_sts(paths: Iterable[str | Path], tasks: Iterable[str] = STS_TASKS) -> S
             for subset, sub in subsets.items():
                 for metric in ("pearson", "spearman"):
                     value = sub.get(metric) if isinstance(sub, dict) else None
-                    long.append([*labels, f"{task}/{subset}", metric,
-                                 score(path, value, f"{task}.subsets.{subset}.{metric}", -100, 100)])
+                    long.append(
+                        [
+                            *labels,
+                            f"{task}/{subset}",
+                            metric,
+                            score(path, value, f"{task}.subsets.{subset}.{metric}", -100, 100),
+                        ]
+                    )
         average = sum(spearmans) / len(spearmans)
         headline.append([*labels, "avg", "spearman", average])
         long.append([*labels, "avg", "spearman", average])

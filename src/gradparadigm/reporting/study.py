@@ -26,13 +26,29 @@ CONTRASTIVE = ("infonce", "arccon", "mpt", "met", "mat", "sg")
 NON_CONTRASTIVE = ("mhe", "mhs", "barlow_twins", "vicreg")
 COMPONENTS = ("gd", "weight", "ratio")
 ROLES = ("baseline", "contrastive", "ori", "mod", "ablation", "custom")
-FAMILY_LABELS = {"mhe": "MHE", "mhs": "MHS", "barlow_twins": "Barlow Twins", "vicreg": "VICReg",
-                 "infonce": "InfoNCE", "arccon": "ArcCon", "mpt": "MPT", "met": "MET", "mat": "MAT",
-                 "sg": "SG", "none": "untrained"}
+FAMILY_LABELS = {
+    "mhe": "MHE",
+    "mhs": "MHS",
+    "barlow_twins": "Barlow Twins",
+    "vicreg": "VICReg",
+    "infonce": "InfoNCE",
+    "arccon": "ArcCon",
+    "mpt": "MPT",
+    "met": "MET",
+    "mat": "MAT",
+    "sg": "SG",
+    "none": "untrained",
+}
 COMPONENT_LABELS = {"gd": "GD", "weight": "W", "ratio": "R"}
 # position of a non-contrastive variant inside its family block
-_FAMILY_RANK = {("ori", None): 0, ("mod", None): 1, ("ablation", "gd"): 2, ("ablation", "weight"): 3,
-                ("ablation", "ratio"): 4, ("custom", None): 5}
+_FAMILY_RANK = {
+    ("ori", None): 0,
+    ("mod", None): 1,
+    ("ablation", "gd"): 2,
+    ("ablation", "weight"): 3,
+    ("ablation", "ratio"): 4,
+    ("custom", None): 5,
+}
 
 
 def family_label(family: str) -> str:
@@ -95,22 +111,38 @@ def describe_study(config: Mapping[str, Any], runs: Mapping[tuple[str, str], Map
             raise GradParadigmError(f"variant {name!r} (loss {loss}) has no resolved run settings")
         role, ablated = variant_role(loss, [run.get("loss_args") or {} for run in trained])
         pooler = trained[0]["pooler"] if trained else spec.get("pooler", "cls")
-        variants[name] = {"loss": loss, "role": role, "family": loss, "ablated": ablated,
-                          "base": spec.get("base"), "pooler": pooler, "description": spec.get("description"),
-                          "seeds": spec.get("seeds")}
+        variants[name] = {
+            "loss": loss,
+            "role": role,
+            "family": loss,
+            "ablated": ablated,
+            "base": spec.get("base"),
+            "pooler": pooler,
+            "description": spec.get("description"),
+            "seeds": spec.get("seeds"),
+        }
         variants[name]["label"] = variant_label(name, variants[name])
     ordered = variant_order({"variants": variants})
     evaluation = config.get("eval") or {}
     return {
         "models": {name: {"source": spec["source"]} for name, spec in config["models"].items()},
         "variants": {name: variants[name] for name in ordered},
-        "runs": {f"{m}/{v}": {"steps": run["train"].get("max_steps"), "epochs": run["train"].get("epochs"),
-                              "batch_size": run["train"]["batch_size"], "lr": run["train"]["lr"],
-                              "max_sentences": run["train"].get("max_sentences")}
-                 for (m, v), run in runs.items()},
+        "runs": {
+            f"{m}/{v}": {
+                "steps": run["train"].get("max_steps"),
+                "epochs": run["train"].get("epochs"),
+                "batch_size": run["train"]["batch_size"],
+                "lr": run["train"]["lr"],
+                "max_sentences": run["train"].get("max_sentences"),
+            }
+            for (m, v), run in runs.items()
+        },
         "seeds": list(config.get("seeds") or []),
-        "eval": {key: evaluation[key] for key in ("sts_tasks", "transfer_tasks", "transfer_mode",
-                                                  "transfer_engine") if key in evaluation},
+        "eval": {
+            key: evaluation[key]
+            for key in ("sts_tasks", "transfer_tasks", "transfer_mode", "transfer_engine")
+            if key in evaluation
+        },
     }
 
 
@@ -133,9 +165,13 @@ def variant_order(study: Mapping[str, Any]) -> list[str]:
 
 
 def _by_role(study: Mapping[str, Any], family: str, role: str, ablated: str | None = None) -> list[str]:
-    return [v for v in variant_order(study)
-            if study["variants"][v].get("family") == family and study["variants"][v].get("role") == role
-            and (ablated is None or study["variants"][v].get("ablated") == ablated)]
+    return [
+        v
+        for v in variant_order(study)
+        if study["variants"][v].get("family") == family
+        and study["variants"][v].get("role") == role
+        and (ablated is None or study["variants"][v].get("ablated") == ablated)
+    ]
 
 
 def _partner(study: Mapping[str, Any], variant: str | None, role: str) -> str | None:
@@ -145,8 +181,11 @@ def _partner(study: Mapping[str, Any], variant: str | None, role: str) -> str | 
         return None
     info = study["variants"][variant]
     base = info.get("base")
-    if base in study["variants"] and study["variants"][base].get("role") == role \
-            and study["variants"][base].get("family") == info.get("family"):
+    if (
+        base in study["variants"]
+        and study["variants"][base].get("role") == role
+        and study["variants"][base].get("family") == info.get("family")
+    ):
         return base
     candidates = _by_role(study, info["family"], role)
     return candidates[0] if candidates else None
@@ -176,8 +215,10 @@ def ablation_sets(study: Mapping[str, Any]) -> list[tuple[str, str | None, dict[
         for variant in _by_role(study, family, "ablation"):
             mod = _partner(study, variant, "mod")
             sets.setdefault((family, mod), {}).setdefault(study["variants"][variant]["ablated"], variant)
-    return [(family, mod, dict(sorted(found.items(), key=lambda kv: COMPONENTS.index(kv[0]))))
-            for (family, mod), found in sets.items()]
+    return [
+        (family, mod, dict(sorted(found.items(), key=lambda kv: COMPONENTS.index(kv[0]))))
+        for (family, mod), found in sets.items()
+    ]
 
 
 def validate_study(study: Any, where: str = "--study") -> dict:
@@ -195,7 +236,22 @@ def validate_study(study: Any, where: str = "--study") -> dict:
 
 def study_from_results(models: list[str], variants: list[str]) -> dict:
     """A study when none is given: the variants in the given order, all ``custom``."""
-    return {"models": {m: {"source": None} for m in models},
-            "variants": {v: {"loss": None, "role": "custom", "family": v, "ablated": None, "base": None,
-                             "pooler": None, "description": None, "label": v} for v in variants},
-            "runs": {}, "seeds": [], "eval": {}}
+    return {
+        "models": {m: {"source": None} for m in models},
+        "variants": {
+            v: {
+                "loss": None,
+                "role": "custom",
+                "family": v,
+                "ablated": None,
+                "base": None,
+                "pooler": None,
+                "description": None,
+                "label": v,
+            }
+            for v in variants
+        },
+        "runs": {},
+        "seeds": [],
+        "eval": {},
+    }

@@ -45,14 +45,26 @@ def figure_sweep(sweep: Mapping[str, Any], values: pd.DataFrame, prefix: str | P
         ax.set_title(LABELS[quantity], fontsize=9)
         drawn = False
         for i, model in enumerate(models):
-            line = [(x, stats.loc[(model, p["variant"], quantity)]) for x, p in zip(xs, points)
-                    if (model, p["variant"], quantity) in stats.index]
+            line = [
+                (x, stats.loc[(model, p["variant"], quantity)])
+                for x, p in zip(xs, points)
+                if (model, p["variant"], quantity) in stats.index
+            ]
             line = [(x, s) for x, s in line if s["n"] and math.isfinite(s["mean"])]
             if not line:
                 continue
             errors = [s["std"] if s["n"] > 1 and math.isfinite(s["std"]) else 0.0 for _, s in line]
-            ax.errorbar([x for x, _ in line], [s["mean"] for _, s in line], yerr=errors, color=f"C{i % 10}",
-                        marker="o", markersize=4, capsize=3, linewidth=1.2, label=model)
+            ax.errorbar(
+                [x for x, _ in line],
+                [s["mean"] for _, s in line],
+                yerr=errors,
+                color=f"C{i % 10}",
+                marker="o",
+                markersize=4,
+                capsize=3,
+                linewidth=1.2,
+                label=model,
+            )
             drawn = True
         if not drawn:
             _note(ax, "no values")
@@ -67,7 +79,7 @@ def figure_sweep(sweep: Mapping[str, Any], values: pd.DataFrame, prefix: str | P
         ax.set_xlabel(sweep["param"], fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    for ax in axes[len(quantities):]:
+    for ax in axes[len(quantities) :]:
         ax.axis("off")
     if models and len(quantities):
         axes[0].legend(fontsize=7, title="model", title_fontsize=7)

@@ -46,15 +46,30 @@ DIAGNOSTICS = ("gap", "gd_active_frac", "w_hardest_share", "r_effective")
 DYNAMICS = ("closer_frac", "d_pos", "d_hard", "d_gap")  # optional: logged by newer trainers
 LOG_QUANTITIES = {"train": (*DIAGNOSTICS, *DYNAMICS), "eval": ("stsb_dev_spearman",)}
 QUANTITIES = ("sts_avg", "stsb_dev", *DIAGNOSTICS, *DYNAMICS)
-HEADERS = {"sts_avg": "STS avg", "stsb_dev": "STS-B dev", "gap": "gap", "gd_active_frac": "GD active",
-           "w_hardest_share": "W hardest", "r_effective": "R eff.", "closer_frac": "closer",
-           "d_pos": "Δpos ×10³", "d_hard": "Δhard ×10³", "d_gap": "Δgap ×10³"}
-LABELS = {"sts_avg": "average STS (Spearman x100)", "stsb_dev": "best STS-B dev (Spearman x100)",
-          "gap": "gap: positive − hardest negative cosine", "gd_active_frac": "GD: share of active anchors",
-          "w_hardest_share": "W: hardest negative's share", "r_effective": "R: effective ratio",
-          "closer_frac": "share of anchors whose positive got closer",
-          "d_pos": "Δ positive cosine after a step", "d_hard": "Δ hardest negative cosine after a step",
-          "d_gap": "Δ gap after a step"}
+HEADERS = {
+    "sts_avg": "STS avg",
+    "stsb_dev": "STS-B dev",
+    "gap": "gap",
+    "gd_active_frac": "GD active",
+    "w_hardest_share": "W hardest",
+    "r_effective": "R eff.",
+    "closer_frac": "closer",
+    "d_pos": "Δpos ×10³",
+    "d_hard": "Δhard ×10³",
+    "d_gap": "Δgap ×10³",
+}
+LABELS = {
+    "sts_avg": "average STS (Spearman x100)",
+    "stsb_dev": "best STS-B dev (Spearman x100)",
+    "gap": "gap: positive − hardest negative cosine",
+    "gd_active_frac": "GD: share of active anchors",
+    "w_hardest_share": "W: hardest negative's share",
+    "r_effective": "R: effective ratio",
+    "closer_frac": "share of anchors whose positive got closer",
+    "d_pos": "Δ positive cosine after a step",
+    "d_hard": "Δ hardest negative cosine after a step",
+    "d_gap": "Δ gap after a step",
+}
 DIGITS = {"sts_avg": 2, "stsb_dev": 2}  # the diagnostics: 3
 # One optimiser step moves a cosine by about 1e-4: the table shows the changes in thousandths (the
 # CSV keeps the raw values), so three decimals do not round them all to 0.000.
@@ -65,24 +80,38 @@ COLUMNS = ["model", "variant", "seed", "quantity", "value"]
 def describe_sweep(config: Mapping[str, Any], study: Mapping[str, Any], sweep: str) -> dict:
     """What ``gradparadigm sweep`` needs of one sweep (JSON-ready)."""
     spec = config["sweeps"][sweep]
-    points = [{"value": value, "label": format_value(value), "variant": variant}
-              for value, variant in sweep_points(config, sweep)]
+    points = [
+        {"value": value, "label": format_value(value), "variant": variant}
+        for value, variant in sweep_points(config, sweep)
+    ]
     names = {p["variant"] for p in points}
     runs = {key: run for key, run in (study.get("runs") or {}).items() if key.split("/", 1)[1] in names}
     models = {m: info for m, info in study["models"].items() if any(k.split("/", 1)[0] == m for k in runs)}
-    seeds = sorted({s for p in points for s in (study["variants"][p["variant"]].get("seeds")
-                                               or study.get("seeds") or [])})
-    return {"name": sweep, "description": spec.get("description"), "variant": spec["variant"],
-            "param": spec["param"], "points": points,
-            "study": {"models": models, "runs": runs, "seeds": seeds, "eval": study.get("eval") or {}}}
+    seeds = sorted(
+        {s for p in points for s in (study["variants"][p["variant"]].get("seeds") or study.get("seeds") or [])}
+    )
+    return {
+        "name": sweep,
+        "description": spec.get("description"),
+        "variant": spec["variant"],
+        "param": spec["param"],
+        "points": points,
+        "study": {"models": models, "runs": runs, "seeds": seeds, "eval": study.get("eval") or {}},
+    }
 
 
 def validate_sweep(sweep: Any, where: str = "--sweep") -> dict:
     """Check the shape of a sweep description given on the command line."""
-    if not isinstance(sweep, dict) or not isinstance(sweep.get("points"), list) or not sweep["points"] \
-            or not all(isinstance(p, dict) and {"value", "label", "variant"} <= set(p) for p in sweep["points"]):
-        raise GradParadigmError(f"{where}: expected the output of describe_sweep (an object with name, param "
-                                "and points, each with value, label and variant)")
+    if (
+        not isinstance(sweep, dict)
+        or not isinstance(sweep.get("points"), list)
+        or not sweep["points"]
+        or not all(isinstance(p, dict) and {"value", "label", "variant"} <= set(p) for p in sweep["points"])
+    ):
+        raise GradParadigmError(
+            f"{where}: expected the output of describe_sweep (an object with name, param "
+            "and points, each with value, label and variant)"
+        )
     for key in ("name", "param"):
         if not isinstance(sweep.get(key), str):
             raise GradParadigmError(f"{where}: needs a string {key!r}")
@@ -102,8 +131,9 @@ def _final(values: pd.Series, window: int, median: bool = False) -> float:
     return float(finite.median() if median else finite.mean())
 
 
-def load_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: Iterable[str | Path],
-               window: int = 3) -> pd.DataFrame:
+def load_sweep(
+    sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: Iterable[str | Path], window: int = 3
+) -> pd.DataFrame:
     """One row per (run, quantity): model, variant, seed, quantity, value (see the module docstring).
 
     Every file must belong to a point of the sweep; a file of another variant is an error naming it."""
@@ -113,8 +143,11 @@ def load_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: 
     variants = {p["variant"] for p in sweep["points"]}
     for path in [*sts, *train_logs]:
         if run_identity(path).variant not in variants:
-            raise DataFormatError(path, f"variant {run_identity(path).variant!r} is not a point of sweep "
-                                        f"{sweep['name']!r} ({', '.join(sorted(variants))})")
+            raise DataFormatError(
+                path,
+                f"variant {run_identity(path).variant!r} is not a point of sweep "
+                f"{sweep['name']!r} ({', '.join(sorted(variants))})",
+            )
     tasks = (sweep.get("study") or {}).get("eval", {}).get("sts_tasks") or STS_TASKS
     headline = load_sts(sts, tasks).headline
     averages = headline[headline["task"] == "avg"]
@@ -132,8 +165,9 @@ def load_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: 
 def sweep_stats(values: pd.DataFrame) -> pd.DataFrame:
     """Per (model, variant, quantity): mean, sample std (NaN for one seed) and n over seeds."""
     grouped = values.groupby(["model", "variant", "quantity"], sort=False)["value"]
-    return grouped.agg(mean="mean", n="count",
-                       std=lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else math.nan)
+    return grouped.agg(
+        mean="mean", n="count", std=lambda v: float(np.std(v.dropna(), ddof=1)) if v.notna().sum() > 1 else math.nan
+    )
 
 
 def present_quantities(stats: pd.DataFrame) -> list[str]:
@@ -164,7 +198,9 @@ def sweep_caption(sweep: Mapping[str, Any], window: int) -> str:
         "loss; the median over anchors); closer = share of anchors whose positive got closer after the "
         "step; Δpos, Δhard, Δgap ×10³ = the change of the positive, hardest negative cosine and their "
         "gap after the step, in thousandths (each shown when logged).",
-        SEEDS_NOTE, study_setting(study))
+        SEEDS_NOTE,
+        study_setting(study),
+    )
 
 
 def sweep_table(sweep: Mapping[str, Any], values: pd.DataFrame, window: int = 3) -> Table:
@@ -182,21 +218,45 @@ def sweep_table(sweep: Mapping[str, Any], values: pd.DataFrame, window: int = 3)
                 continue
             cells = {q: stats.loc[(*key, q)] if (*key, q) in stats.index else empty for q in quantities}
             row_n = int(max(c["n"] for c in cells.values()))
-            rows.append([model, point["label"], fmt_seeds(row_n, expected),
-                         *(fmt_value(c["mean"] * SCALE.get(q, 1), c["std"] * SCALE.get(q, 1), int(c["n"]),
-                                     row_n, digits=DIGITS.get(q, 3))
-                           for q, c in cells.items())])
+            rows.append(
+                [
+                    model,
+                    point["label"],
+                    fmt_seeds(row_n, expected),
+                    *(
+                        fmt_value(
+                            c["mean"] * SCALE.get(q, 1),
+                            c["std"] * SCALE.get(q, 1),
+                            int(c["n"]),
+                            row_n,
+                            digits=DIGITS.get(q, 3),
+                        )
+                        for q, c in cells.items()
+                    ),
+                ]
+            )
             record = {"model": model, "value": point["value"], "variant": point["variant"], "n_seeds": row_n}
             for q, c in cells.items():
                 record.update({q: c["mean"], f"{q} std": c["std"], f"{q} n": int(c["n"])})
             records.append(record)
     csv_columns = ["model", "value", "variant", "n_seeds", *(f"{q}{s}" for q in quantities for s in ("", " std", " n"))]
-    return Table(headers, rows, pd.DataFrame(records, columns=csv_columns), sweep_caption(sweep, window),
-                 f"tab:sweep-{sweep['name']}", note=f"No results of sweep {sweep['name']}.")
+    return Table(
+        headers,
+        rows,
+        pd.DataFrame(records, columns=csv_columns),
+        sweep_caption(sweep, window),
+        f"tab:sweep-{sweep['name']}",
+        note=f"No results of sweep {sweep['name']}.",
+    )
 
 
-def write_sweep(sweep: Mapping[str, Any], sts: Iterable[str | Path], train_logs: Iterable[str | Path],
-                out_dir: Path, window: int = 3) -> list[Path]:
+def write_sweep(
+    sweep: Mapping[str, Any],
+    sts: Iterable[str | Path],
+    train_logs: Iterable[str | Path],
+    out_dir: Path,
+    window: int = 3,
+) -> list[Path]:
     """``out_dir``/table.{md,tex,csv,html} and ``out_dir``/figure.{png,pdf}; returns the files."""
     from gradparadigm.reporting.sweep_figure import figure_sweep
     from gradparadigm.reporting.tables import write_table

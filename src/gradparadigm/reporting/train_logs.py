@@ -20,19 +20,33 @@ import pandas as pd
 from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.results import check_unique
 
-TRAIN_QUANTITIES = ("pos_cos", "neg_cos_hardest", "gap", "gd_active_frac", "w_hardest_share", "r_effective",
-                    "closer_frac", "d_pos", "d_hard", "d_gap")  # the last four: post-step dynamics (newer logs)
+TRAIN_QUANTITIES = (
+    "pos_cos",
+    "neg_cos_hardest",
+    "gap",
+    "gd_active_frac",
+    "w_hardest_share",
+    "r_effective",
+    "closer_frac",
+    "d_pos",
+    "d_hard",
+    "d_gap",
+)  # the last four: post-step dynamics (newer logs)
 EVAL_QUANTITIES = ("stsb_dev_spearman",)
 QUANTITIES = {"train": TRAIN_QUANTITIES, "eval": EVAL_QUANTITIES}
-QUANTITY_LABELS = {"pos_cos": "positive cosine", "neg_cos_hardest": "hardest negative cosine",
-                   "gap": "gap (positive − hardest negative)",
-                   "gd_active_frac": "GD: share of active anchors",
-                   "w_hardest_share": "W: hardest negative's share", "r_effective": "R: effective ratio",
-                   "closer_frac": "step: share of positives moved closer",
-                   "d_pos": "step: change of positive cosine",
-                   "d_hard": "step: change of hardest negative cosine",
-                   "d_gap": "step: change of gap",
-                   "stsb_dev_spearman": "STS-B dev Spearman x100"}
+QUANTITY_LABELS = {
+    "pos_cos": "positive cosine",
+    "neg_cos_hardest": "hardest negative cosine",
+    "gap": "gap (positive − hardest negative)",
+    "gd_active_frac": "GD: share of active anchors",
+    "w_hardest_share": "W: hardest negative's share",
+    "r_effective": "R: effective ratio",
+    "closer_frac": "step: share of positives moved closer",
+    "d_pos": "step: change of positive cosine",
+    "d_hard": "step: change of hardest negative cosine",
+    "d_gap": "step: change of gap",
+    "stsb_dev_spearman": "STS-B dev Spearman x100",
+}
 COLUMNS = ["model", "variant", "seed", "quantity", "step", "value"]
 
 
@@ -70,8 +84,7 @@ def read_train_log(path: Path, quantities: dict[str, tuple[str, ...]] = QUANTITI
     return points
 
 
-def load_train_logs(paths: Iterable[str | Path],
-                    quantities: dict[str, tuple[str, ...]] = QUANTITIES) -> pd.DataFrame:
+def load_train_logs(paths: Iterable[str | Path], quantities: dict[str, tuple[str, ...]] = QUANTITIES) -> pd.DataFrame:
     """Every quantity of every log, one row per (run, quantity, step)."""
     rows = []
     for run, path in check_unique(map(Path, paths)).items():

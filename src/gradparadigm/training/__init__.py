@@ -18,14 +18,21 @@ resolve configs at parse time without loading transformers.
 """
 
 from .settings import (
-           AUGMENTATIONS,
-           HEADS,
-           TRAIN_DEFAULTS,
-           AugmentSettings,
-           TrainSettings,
-           resolve_run_settings,
-           views_key,
+    AUGMENTATIONS,
+    HEADS,
+    TRAIN_DEFAULTS,
+    AugmentSettings,
+    TrainSettings,
+    resolve_run_settings,
+    views_key,
 )
 
-__all__ = ["AUGMENTATIONS", "HEADS", "TRAIN_DEFAULTS", "AugmentSettings", "TrainSettings", "resolve_run_settings",
-           "views_key"]
+__all__ = [
+    "AUGMENTATIONS",
+    "HEADS",
+    "TRAIN_DEFAULTS",
+    "AugmentSettings",
+    "TrainSettings",
+    "resolve_run_settings",
+    "views_key",
+]

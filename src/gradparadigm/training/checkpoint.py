@@ -150,9 +150,16 @@ class Checkpointer:
                 stale.unlink(missing_ok=True)
         summary = self.dir / SUMMARY_FILE
         try:
-            write_json_atomic(summary, {
-                "step": progress.step, "best_step": progress.best_step,
-                "best_stsb_dev_spearman": progress.best_score, "compat": self.compat, "log_bytes": log_bytes})
+            write_json_atomic(
+                summary,
+                {
+                    "step": progress.step,
+                    "best_step": progress.best_step,
+                    "best_stsb_dev_spearman": progress.best_score,
+                    "compat": self.compat,
+                    "log_bytes": log_bytes,
+                },
+            )
         except (OSError, OutputWriteError) as exc:
             raise write_error(summary, exc, what="checkpoint summary") from exc
         log.info("checkpoint at step %d written to %s", progress.step, self.dir)
@@ -172,8 +179,12 @@ class Checkpointer:
             log.warning("ignoring unreadable checkpoint %s (%s); training from scratch", path, exc)
             state = None
         if state is not None and (state.get("format") != FORMAT or state.get("compat") != self.compat):
-            log.warning("checkpoint in %s was made with other settings or code (key %s, now %s); "
-                        "training from scratch", self.dir, state.get("compat"), self.compat)
+            log.warning(
+                "checkpoint in %s was made with other settings or code (key %s, now %s); training from scratch",
+                self.dir,
+                state.get("compat"),
+                self.compat,
+            )
             state = None
         if state is None:
             self.discard()
@@ -192,11 +203,20 @@ class Checkpointer:
             log.warning("live log %s is shorter than at the checkpoint; its earlier records are lost", self.live_log)
         with open(self.live_log, "ab") as handle:
             handle.truncate(min(size, state["log_bytes"]))
-        log.info("resuming from the checkpoint at step %d (best STS-B dev %s at step %s)",
-                 state["step"], state["best_score"], state["best_step"])
-        return Progress(step=state["step"], best_score=state["best_score"], best_step=state["best_step"],
-                        best_weights=best_weights, train_seconds=state["train_seconds"],
-                        resumed_from=[*state["resumed_from"], state["step"]])
+        log.info(
+            "resuming from the checkpoint at step %d (best STS-B dev %s at step %s)",
+            state["step"],
+            state["best_score"],
+            state["best_step"],
+        )
+        return Progress(
+            step=state["step"],
+            best_score=state["best_score"],
+            best_step=state["best_step"],
+            best_weights=best_weights,
+            train_seconds=state["train_seconds"],
+            resumed_from=[*state["resumed_from"], state["step"]],
+        )
 
     def _reset_live_log(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

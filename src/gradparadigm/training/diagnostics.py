@@ -78,15 +78,18 @@ def describe_inputs(pooled: Tensor | None, z0: Tensor, z1: Tensor) -> str:
         bad_rows = int((~torch.isfinite(t)).any(dim=1).sum())
         norms = t.norm(dim=1)
         finite = norms[torch.isfinite(norms)]
-        span = (f"norm min/max {finite.min().item():.3g}/{finite.max().item():.3g}" if finite.numel()
-                else "no finite row")
+        span = (
+            f"norm min/max {finite.min().item():.3g}/{finite.max().item():.3g}" if finite.numel() else "no finite row"
+        )
         parts.append(f"{name} {tuple(t.shape)}: {span}, {bad_rows} row(s) with NaN/inf")
     e0, e1 = F.normalize(views["z0"], dim=-1), F.normalize(views["z1"], dim=-1)
     sim = e0 @ e1.T
     finite = sim[torch.isfinite(sim)]
     if finite.numel():
-        parts.append(f"cosines min/max {finite.min().item():.4f}/{finite.max().item():.4f}, "
-                     f"positives mean {sim.diagonal().nanmean().item():.4f}")
+        parts.append(
+            f"cosines min/max {finite.min().item():.4f}/{finite.max().item():.4f}, "
+            f"positives mean {sim.diagonal().nanmean().item():.4f}"
+        )
     else:
         parts.append("no finite cosine")
     return "; ".join(parts)

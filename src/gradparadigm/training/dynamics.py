@@ -77,5 +77,9 @@ def step_dynamics(z0: Tensor, z1: Tensor, z0_after: Tensor, z1_after: Tensor) ->
     d_pos = after.diagonal() - before.diagonal()
     d_hard = after.gather(1, index[:, None]).squeeze(1) - hardest_before
     d_gap = (after.diagonal() - hardest_after) - (before.diagonal() - hardest_before)
-    return {"closer_frac": (d_pos > 0).float().mean().item(), "d_pos": d_pos.mean().item(),
-            "d_hard": d_hard.mean().item(), "d_gap": d_gap.mean().item()}
+    return {
+        "closer_frac": (d_pos > 0).float().mean().item(),
+        "d_pos": d_pos.mean().item(),
+        "d_hard": d_hard.mean().item(),
+        "d_gap": d_gap.mean().item(),
+    }

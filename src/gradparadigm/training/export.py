@@ -38,8 +38,9 @@ def _shareable(folder: Path) -> None:
         os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
 
 
-def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, out_dir: str | Path,
-                              max_seq_length: int, card: str | None = None) -> Path:
+def save_sentence_transformer(
+    encoder: torch.nn.Module, tokenizer, pooler: str, out_dir: str | Path, max_seq_length: int, card: str | None = None
+) -> Path:
     """Save ``encoder`` + ``tokenizer`` with a ``pooler`` (cls/mean) Pooling module at ``out_dir``;
     ``card`` (Markdown) replaces sentence-transformers' README.md."""
     from safetensors import SafetensorError
@@ -50,8 +51,10 @@ def save_sentence_transformer(encoder: torch.nn.Module, tokenizer, pooler: str, 
     remove_stale_temporaries(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out_dir, is_dir=True) as tmp, \
-                tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.hf.", dir=out_dir.parent) as staging:
+        with (
+            atomic_path(out_dir, is_dir=True) as tmp,
+            tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.hf.", dir=out_dir.parent) as staging,
+        ):
             encoder.save_pretrained(staging)
             tokenizer.save_pretrained(staging)
             transformer = Transformer(staging, max_seq_length=max_seq_length)

@@ -60,8 +60,11 @@ def loss_code_files(loss: str | None) -> set:
     names = LOSS_NAMES if loss is None else (loss,)
     classes = [cls for name in names for cls in loss_class(name).__mro__]
     modules = {Path(inspect.getfile(cls)) for cls in classes if cls.__module__.startswith("gradparadigm.losses.")}
-    outside = {Path(inspect.getfile(cls)).resolve() for cls in classes  # a loss from outside the package
-               if cls.__module__.split(".")[0] not in ("gradparadigm", "torch", "builtins")}
+    outside = {
+        Path(inspect.getfile(cls)).resolve()
+        for cls in classes  # a loss from outside the package
+        if cls.__module__.split(".")[0] not in ("gradparadigm", "torch", "builtins")
+    }
     return local_imports([*modules, PACKAGE_ROOT / "losses" / "paradigm.py"], stop=LOSS_STOP) | outside
 
 
@@ -169,9 +172,14 @@ def views_key(model_source: str, max_length: int, augment: AugmentSettings | Map
     """
     if not isinstance(augment, AugmentSettings):
         augment = AugmentSettings(**augment)
-    parts = {"format": VIEWS_FORMAT, "tokenizer": model_source, "max_length": int(max_length),
-             "strategy": augment.strategy, "rate": float(augment.rate),
-             "seed": int(seed) if augment.seeded else None}
+    parts = {
+        "format": VIEWS_FORMAT,
+        "tokenizer": model_source,
+        "max_length": int(max_length),
+        "strategy": augment.strategy,
+        "rate": float(augment.rate),
+        "seed": int(seed) if augment.seeded else None,
+    }
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:10]
     readable = [augment.strategy]
     if augment.seeded:
@@ -211,8 +219,7 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
     per_model = spec.get("per_model") or {}
     for name in per_model:
         if name not in config["models"]:
-            raise ConfigError(f"{where}.per_model.{name}",
-                              f"no such model; models: {', '.join(config['models'])}")
+            raise ConfigError(f"{where}.per_model.{name}", f"no such model; models: {', '.join(config['models'])}")
     override = per_model.get(model) or {}
     try:
         loss_class(loss)

@@ -114,15 +114,14 @@ def build_optimizer(model: nn.Module, settings: TrainSettings, device: torch.dev
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-    groups = [{"params": decay, "weight_decay": settings.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=settings.lr, betas=(0.9, 0.999), eps=1e-8,
-                             fused=device.type == "cuda")
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=settings.lr, betas=(0.9, 0.999), eps=1e-8, fused=device.type == "cuda")
 
 
 def linear_schedule(optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Linear warm-up to ``lr`` over ``warmup_steps``, then linear decay to 0 at ``total_steps``
     (the formula of transformers' ``get_linear_schedule_with_warmup``)."""
+
     def factor(step: int) -> float:
         if step < warmup_steps:
             return step / max(1, warmup_steps)
@@ -157,7 +156,7 @@ class Schedule:
         epoch, index = divmod(step, self.steps_per_epoch)
         if cache.get("epoch") != epoch:
             cache.update(epoch=epoch, order=epoch_order(self.n_sentences, seed, epoch))
-        return cache["order"][index * batch_size:(index + 1) * batch_size]
+        return cache["order"][index * batch_size : (index + 1) * batch_size]
 
 
 @dataclass
@@ -180,8 +179,9 @@ def forward_views(model: ContrastiveModel, batch: dict[str, Tensor], *, bf16: bo
 
 
 @torch.no_grad()
-def rescore(model: ContrastiveModel, batch: dict[str, Tensor], rng: dict[str, Any], *,
-            bf16: bool) -> tuple[Tensor, Tensor]:
+def rescore(
+    model: ContrastiveModel, batch: dict[str, Tensor], rng: dict[str, Any], *, bf16: bool
+) -> tuple[Tensor, Tensor]:
     """``(z0, z1)`` of ``batch`` under the current weights, with the dropout masks of the forward
     pass that ``rng`` was captured before; the RNG streams are left untouched."""
     with replayed_rng(rng):
@@ -189,9 +189,19 @@ def rescore(model: ContrastiveModel, batch: dict[str, Tensor], rng: dict[str, An
     return z0, z1
 
 
-def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, Tensor], optimizer, scheduler,
-                  *, bf16: bool, grad_clip: float | None, step: int = 0, loss_name: str = "",
-                  keep_rng: bool = False) -> StepResult:
+def training_step(
+    model: ContrastiveModel,
+    loss_fn: nn.Module,
+    batch: dict[str, Tensor],
+    optimizer,
+    scheduler,
+    *,
+    bf16: bool,
+    grad_clip: float | None,
+    step: int = 0,
+    loss_name: str = "",
+    keep_rng: bool = False,
+) -> StepResult:
     """Forward both views, loss, backward, (clip), optimiser and scheduler step.
 
     Raises :class:`TrainingDivergedError` *before* the optimiser step when the loss or the gradient
@@ -211,10 +221,14 @@ def training_step(model: ContrastiveModel, loss_fn: nn.Module, batch: dict[str, 
     loss_value, norm_value = values.tolist()
     if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
         optimizer.zero_grad(set_to_none=True)
-        what = (f"loss {loss_value}" if not math.isfinite(loss_value)
-                else f"gradient norm {norm_value} (loss {loss_value:.6g})")
-        raise TrainingDivergedError(step, loss_name, what, describe_inputs(pooled, z0, z1),
-                                    lr=optimizer.param_groups[0]["lr"])
+        what = (
+            f"loss {loss_value}"
+            if not math.isfinite(loss_value)
+            else f"gradient norm {norm_value} (loss {loss_value:.6g})"
+        )
+        raise TrainingDivergedError(
+            step, loss_name, what, describe_inputs(pooled, z0, z1), lr=optimizer.param_groups[0]["lr"]
+        )
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
@@ -236,17 +250,33 @@ def _load_sts_dev(sts_table: str | Path | pd.DataFrame) -> pd.DataFrame:
     table = sts_table if isinstance(sts_table, pd.DataFrame) else read_table(sts_table, ["task", "split"])
     dev = table[(table["task"] == "STSBenchmark") & (table["split"] == "dev")]
     if dev.empty:
-        raise DataFormatError(str(sts_table) if not isinstance(sts_table, pd.DataFrame) else "<table>",
-                              "no STSBenchmark dev rows: model selection needs STS-B dev")
+        raise DataFormatError(
+            str(sts_table) if not isinstance(sts_table, pd.DataFrame) else "<table>",
+            "no STSBenchmark dev rows: model selection needs STS-B dev",
+        )
     return dev
 
 
-def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | pd.DataFrame, loss: str,
-          loss_args: dict[str, Any] | None = None, pooler: str = "cls", settings: TrainSettings | None = None,
-          seed: int = 0, model_out: str | Path, log_out: str | Path, hparams_out: str | Path,
-          checkpoint_dir: str | Path, eval_batch_size: int = 128, meta: dict[str, Any] | None = None,
-          progress: bool = True, stop_requested: Callable[[], bool] | None = None,
-          kill_after_steps: int | None = None) -> dict[str, Any]:
+def train(
+    *,
+    model_source: str,
+    views_dir: str | Path,
+    sts_table: str | Path | pd.DataFrame,
+    loss: str,
+    loss_args: dict[str, Any] | None = None,
+    pooler: str = "cls",
+    settings: TrainSettings | None = None,
+    seed: int = 0,
+    model_out: str | Path,
+    log_out: str | Path,
+    hparams_out: str | Path,
+    checkpoint_dir: str | Path,
+    eval_batch_size: int = 128,
+    meta: dict[str, Any] | None = None,
+    progress: bool = True,
+    stop_requested: Callable[[], bool] | None = None,
+    kill_after_steps: int | None = None,
+) -> dict[str, Any]:
     """Train one encoder and write its outputs; returns the content of ``hparams_out``.
 
     Outputs (each written atomically, only after training finished): ``model_out`` (the best
@@ -278,11 +308,18 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
 
     views, views_meta = load_views(views_dir)
     if views_meta["max_length"] != settings.max_length:
-        raise ConfigError("train.max_length", f"is {settings.max_length} but the views in {views_dir} were "
-                                              f"tokenized with max length {views_meta['max_length']}")
+        raise ConfigError(
+            "train.max_length",
+            f"is {settings.max_length} but the views in {views_dir} were "
+            f"tokenized with max length {views_meta['max_length']}",
+        )
     if views_meta.get("tokenizer_source") != model_source:
-        log.warning("views in %s were tokenized for %s, training %s", views_dir,
-                    views_meta.get("tokenizer_source"), model_source)
+        log.warning(
+            "views in %s were tokenized for %s, training %s",
+            views_dir,
+            views_meta.get("tokenizer_source"),
+            model_source,
+        )
     n_sentences = min(len(views), settings.max_sentences or len(views))
     plan = Schedule.plan(n_sentences, settings)
 
@@ -290,8 +327,10 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     path = resolve_model_source(model_source)
     tokenizer, encoder = load_pretrained(model_source, path, dtype=torch.float32)
     if len(tokenizer) != views_meta["vocab_size"]:
-        raise DataFormatError(views_dir, f"views use a vocabulary of {views_meta['vocab_size']} tokens, "
-                                         f"the model's tokenizer has {len(tokenizer)}")
+        raise DataFormatError(
+            views_dir,
+            f"views use a vocabulary of {views_meta['vocab_size']} tokens, the model's tokenizer has {len(tokenizer)}",
+        )
     head_kind = resolve_head(settings.head, pooler, encoder.config.model_type)
     hidden = int(encoder.config.hidden_size)
     model = ContrastiveModel(encoder, pooler, build_head(head_kind, hidden, settings.head_init_std))
@@ -300,48 +339,91 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     optimizer = build_optimizer(model, settings, device)
     scheduler = linear_schedule(optimizer, plan.warmup_steps, plan.total_steps)
     limit = min(int(getattr(encoder.config, "max_position_embeddings", 512) or 512), 512)
-    evaluator = SentenceEncoder(model=encoder, tokenizer=tokenizer, pooler=pooler, device=device,
-                                max_length=limit, source=path)
+    evaluator = SentenceEncoder(
+        model=encoder, tokenizer=tokenizer, pooler=pooler, device=device, max_length=limit, source=path
+    )
     dev = _load_sts_dev(sts_table)
 
     run = {
-        "model_source": model_source, "loss": loss, "loss_args": loss_fn.hparams, "pooler": pooler,
-        "augment": views_meta["augment"], "train": settings.to_dict(), "seed": seed,
+        "model_source": model_source,
+        "loss": loss,
+        "loss_args": loss_fn.hparams,
+        "pooler": pooler,
+        "augment": views_meta["augment"],
+        "train": settings.to_dict(),
+        "seed": seed,
         "views": {k: views_meta.get(k) for k in ("key", "corpus_sha256", "n_sentences", "max_length")},
     }
     record: dict[str, Any] = {
         **(meta or {}),
         **run,
-        "resolved": {"head": head_kind, "device": str(device), "precision": "bf16" if bf16 else "fp32",
-                     "frozen_tensors": frozen, "eval_max_length": limit,
-                     "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)},
-        "schedule": {"n_sentences": plan.n_sentences, "steps_per_epoch": plan.steps_per_epoch,
-                     "total_steps": plan.total_steps, "warmup_steps": plan.warmup_steps},
+        "resolved": {
+            "head": head_kind,
+            "device": str(device),
+            "precision": "bf16" if bf16 else "fp32",
+            "frozen_tensors": frozen,
+            "eval_max_length": limit,
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        },
+        "schedule": {
+            "n_sentences": plan.n_sentences,
+            "steps_per_epoch": plan.steps_per_epoch,
+            "total_steps": plan.total_steps,
+            "warmup_steps": plan.warmup_steps,
+        },
     }
     ckpt = Checkpointer(checkpoint_dir, _compat_key(run))
     state = ckpt.load(model, optimizer, scheduler, device) or Progress()
-    log.info("training %s (%s pooling, %s head) with %s on %s, %s: %d sentences, %d steps of %d (%d per epoch)",
-             model_source, pooler, head_kind, loss, device, record["resolved"]["precision"], plan.n_sentences,
-             plan.total_steps, settings.batch_size, plan.steps_per_epoch)
+    log.info(
+        "training %s (%s pooling, %s head) with %s on %s, %s: %d sentences, %d steps of %d (%d per epoch)",
+        model_source,
+        pooler,
+        head_kind,
+        loss,
+        device,
+        record["resolved"]["precision"],
+        plan.n_sentences,
+        plan.total_steps,
+        settings.batch_size,
+        plan.steps_per_epoch,
+    )
 
     pad_id = views_meta["pad_token_id"] if views_meta["pad_token_id"] is not None else 0
     input_names = views_meta["model_input_names"]
     order_cache: dict[str, Any] = {}
     window = {"loss": 0.0, "steps": 0, "seconds": 0.0}
     last_saved = state.step
-    bar = tqdm(total=plan.total_steps, initial=state.step, desc="train", unit="step", disable=not progress,
-               mininterval=5, dynamic_ncols=True)
+    bar = tqdm(
+        total=plan.total_steps,
+        initial=state.step,
+        desc="train",
+        unit="step",
+        disable=not progress,
+        mininterval=5,
+        dynamic_ncols=True,
+    )
     try:
         while state.step < plan.total_steps:
             index = plan.batch_indices(state.step, seed, settings.batch_size, order_cache)
             rows = views[index.tolist()]
-            batch = {k: v.to(device, non_blocking=True)
-                     for k, v in collate(rows["input_ids_0"], rows["input_ids_1"], pad_id, input_names).items()}
+            batch = {
+                k: v.to(device, non_blocking=True)
+                for k, v in collate(rows["input_ids_0"], rows["input_ids_1"], pad_id, input_names).items()
+            }
             logged = (state.step + 1) % settings.log_steps == 0 or state.step + 1 == plan.total_steps
             started = time.perf_counter()
-            result = training_step(model, loss_fn, batch, optimizer, scheduler, bf16=bf16,
-                                   grad_clip=settings.grad_clip, step=state.step + 1, loss_name=loss,
-                                   keep_rng=logged and settings.dynamics)
+            result = training_step(
+                model,
+                loss_fn,
+                batch,
+                optimizer,
+                scheduler,
+                bf16=bf16,
+                grad_clip=settings.grad_clip,
+                step=state.step + 1,
+                loss_name=loss,
+                keep_rng=logged and settings.dynamics,
+            )
             seconds = time.perf_counter() - started
             state.step += 1
             state.train_seconds += seconds
@@ -354,35 +436,59 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
             if logged:
                 stats = batch_statistics(result.z0, result.z1, loss_fn)
                 if settings.dynamics:
-                    stats.update(step_dynamics(result.z0, result.z1,
-                                               *rescore(model, batch, result.rng, bf16=bf16)))
-                entry = {"type": "train", "step": state.step, "epoch": epoch, "loss": result.loss,
-                         "loss_mean": window["loss"] / window["steps"], "lr": scheduler.get_last_lr()[0],
-                         "grad_norm": result.grad_norm, **stats,
-                         "sec_per_step": window["seconds"] / window["steps"]}
+                    stats.update(step_dynamics(result.z0, result.z1, *rescore(model, batch, result.rng, bf16=bf16)))
+                entry = {
+                    "type": "train",
+                    "step": state.step,
+                    "epoch": epoch,
+                    "loss": result.loss,
+                    "loss_mean": window["loss"] / window["steps"],
+                    "lr": scheduler.get_last_lr()[0],
+                    "grad_norm": result.grad_norm,
+                    **stats,
+                    "sec_per_step": window["seconds"] / window["steps"],
+                }
                 append_record(ckpt.live_log, _round(entry))
-                bar.set_postfix(loss=f"{result.loss:.4f}", pos=f"{stats['pos_cos']:.3f}",
-                                hard=f"{stats['neg_cos_hardest']:.3f}", gd=f"{stats['gd_active_frac']:.2f}",
-                                dev=f"{state.best_score:.2f}" if state.best_score is not None else "-", refresh=False)
+                bar.set_postfix(
+                    loss=f"{result.loss:.4f}",
+                    pos=f"{stats['pos_cos']:.3f}",
+                    hard=f"{stats['neg_cos_hardest']:.3f}",
+                    gd=f"{stats['gd_active_frac']:.2f}",
+                    dev=f"{state.best_score:.2f}" if state.best_score is not None else "-",
+                    refresh=False,
+                )
                 window = {"loss": 0.0, "steps": 0, "seconds": 0.0}
 
             if state.step % settings.eval_steps == 0 or state.step == plan.total_steps:
                 eval_start = time.perf_counter()
-                score = stsb_dev_spearman(dev, lambda s: evaluator.encode(s, batch_size=eval_batch_size,
-                                                                           progress=False))
+                score = stsb_dev_spearman(
+                    dev, lambda s: evaluator.encode(s, batch_size=eval_batch_size, progress=False)
+                )
                 improved = math.isfinite(score) and (state.best_score is None or score > state.best_score)
                 if improved:
                     state.best_score, state.best_step = score, state.step
-                    state.best_weights = {k: v.detach().to("cpu", copy=True).contiguous()
-                                          for k, v in encoder.state_dict().items()}
-                entry = {"type": "eval", "step": state.step, "epoch": epoch,
-                         "stsb_dev_spearman": score if math.isfinite(score) else None, "best": improved,
-                         "best_stsb_dev_spearman": state.best_score, "best_step": state.best_step,
-                         "elapsed": time.perf_counter() - eval_start}
+                    state.best_weights = {
+                        k: v.detach().to("cpu", copy=True).contiguous() for k, v in encoder.state_dict().items()
+                    }
+                entry = {
+                    "type": "eval",
+                    "step": state.step,
+                    "epoch": epoch,
+                    "stsb_dev_spearman": score if math.isfinite(score) else None,
+                    "best": improved,
+                    "best_stsb_dev_spearman": state.best_score,
+                    "best_step": state.best_step,
+                    "elapsed": time.perf_counter() - eval_start,
+                }
                 append_record(ckpt.live_log, _round(entry))
-                log.info("step %d: STS-B dev Spearman %.2f%s (best %s at step %s)", state.step, score,
-                         " (new best)" if improved else "",
-                         "-" if state.best_score is None else f"{state.best_score:.2f}", state.best_step)
+                log.info(
+                    "step %d: STS-B dev Spearman %.2f%s (best %s at step %s)",
+                    state.step,
+                    score,
+                    " (new best)" if improved else "",
+                    "-" if state.best_score is None else f"{state.best_score:.2f}",
+                    state.best_step,
+                )
 
             stop = stop_requested is not None and stop_requested()
             if state.step % settings.checkpoint_steps == 0 or state.step == plan.total_steps or stop:
@@ -399,12 +505,18 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
         bar.close()
 
     if state.best_weights is None:
-        raise TrainingDivergedError(state.step, loss, "no finite STS-B dev score at any evaluation",
-                                    "the encoder's embeddings are degenerate", lr=scheduler.get_last_lr()[0])
+        raise TrainingDivergedError(
+            state.step,
+            loss,
+            "no finite STS-B dev score at any evaluation",
+            "the encoder's embeddings are degenerate",
+            lr=scheduler.get_last_lr()[0],
+        )
     encoder.load_state_dict(state.best_weights)
     best = {"best_step": state.best_step, "best_stsb_dev_spearman": state.best_score, "steps": state.step}
-    save_sentence_transformer(encoder, tokenizer, pooler, model_out, max_seq_length=limit,
-                              card=model_card(record, best))
+    save_sentence_transformer(
+        encoder, tokenizer, pooler, model_out, max_seq_length=limit, card=model_card(record, best)
+    )
     with atomic_path(log_out) as tmp:
         tmp.write_bytes(ckpt.live_log.read_bytes())
     record["result"] = {
@@ -417,6 +529,10 @@ def train(*, model_source: str, views_dir: str | Path, sts_table: str | Path | p
     record["provenance"] = environment_info(device)
     write_json_atomic(hparams_out, record)
     ckpt.finish()
-    log.info("done: best STS-B dev Spearman %.2f at step %d; %.2f s/step", state.best_score, state.best_step,
-             record["result"]["seconds_per_step"])
+    log.info(
+        "done: best STS-B dev Spearman %.2f at step %d; %.2f s/step",
+        state.best_score,
+        state.best_step,
+        record["result"]["seconds_per_step"],
+    )
     return record

@@ -84,24 +84,29 @@ def read_corpus(path: str | Path) -> list[str]:
     return sentences
 
 
-def make_views(sentences: list[str], tokenizer, max_length: int, augment: AugmentSettings,
-               seed: int, progress: bool = True) -> dict[str, list[list[int]]]:
+def make_views(
+    sentences: list[str], tokenizer, max_length: int, augment: AugmentSettings, seed: int, progress: bool = True
+) -> dict[str, list[list[int]]]:
     """Token ids of both views of every sentence (lists of ints, truncated, with special tokens)."""
     columns: dict[str, list[list[int]]] = {name: [] for name in COLUMNS}
     for view, name in enumerate(COLUMNS):
         rng = np.random.default_rng([seed, view])  # one stream per view: views are independent
         bar = tqdm(total=len(sentences), desc=f"view {view}", unit="sent", disable=not progress, mininterval=5)
         for start in range(0, len(sentences), _CHUNK):
-            chunk = sentences[start:start + _CHUNK]
+            chunk = sentences[start : start + _CHUNK]
             if augment.strategy == "word_deletion":
                 chunk = [delete_words(s, augment.rate, rng) for s in chunk]
             if view == 1 and augment.strategy == "dropout":
-                ids = columns[COLUMNS[0]][start:start + len(chunk)]
+                ids = columns[COLUMNS[0]][start : start + len(chunk)]
             else:
                 ids = tokenizer(chunk, truncation=True, max_length=max_length)["input_ids"]
             if augment.strategy == "token_shuffle":
-                ids = [shuffle_tokens(x, tokenizer.get_special_tokens_mask(x, already_has_special_tokens=True),
-                                      augment.rate, rng) for x in ids]
+                ids = [
+                    shuffle_tokens(
+                        x, tokenizer.get_special_tokens_mask(x, already_has_special_tokens=True), augment.rate, rng
+                    )
+                    for x in ids
+                ]
             columns[name].extend(list(x) for x in ids)
             bar.update(len(chunk))
         bar.close()
@@ -109,12 +114,24 @@ def make_views(sentences: list[str], tokenizer, max_length: int, augment: Augmen
 
 
 def _tokenizer_info(tokenizer) -> dict[str, Any]:
-    return {"tokenizer_class": type(tokenizer).__name__, "vocab_size": len(tokenizer),
-            "pad_token_id": tokenizer.pad_token_id, "model_input_names": list(tokenizer.model_input_names)}
+    return {
+        "tokenizer_class": type(tokenizer).__name__,
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "model_input_names": list(tokenizer.model_input_names),
+    }
 
 
-def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, max_length: int = 32,
-                augment: AugmentSettings | None = None, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+def build_views(
+    corpus: str | Path,
+    model_source: str,
+    out_dir: str | Path,
+    *,
+    max_length: int = 32,
+    augment: AugmentSettings | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Tokenize ``corpus`` into the two views and save them at ``out_dir`` (atomically).
 
     An existing ``out_dir`` made from the same corpus (sha256) and settings is reused as is.
@@ -166,8 +183,14 @@ def build_views(corpus: str | Path, model_source: str, out_dir: str | Path, *, m
     with atomic_path(out_dir, is_dir=True) as tmp:
         dataset.save_to_disk(str(tmp / "data"))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-    log.info("views of %d sentences (%s, max length %d, %d at the limit) written to %s",
-             len(sentences), augment.strategy, max_length, meta["at_max_length"], out_dir)
+    log.info(
+        "views of %d sentences (%s, max length %d, %d at the limit) written to %s",
+        len(sentences),
+        augment.strategy,
+        max_length,
+        meta["at_max_length"],
+        out_dir,
+    )
     return meta
 
 
@@ -191,8 +214,9 @@ def load_views(views_dir: str | Path):
     return load_from_disk(str(views_dir / "data")), meta
 
 
-def collate(view0: list[list[int]], view1: list[list[int]], pad_id: int,
-            input_names: Sequence[str]) -> dict[str, torch.Tensor]:
+def collate(
+    view0: list[list[int]], view1: list[list[int]], pad_id: int, input_names: Sequence[str]
+) -> dict[str, torch.Tensor]:
     """Pad both views of a batch to the longest row and interleave them: rows 2i and 2i+1 are
     sentence i's views 0 and 1."""
     rows = [ids for pair in zip(view0, view1) for ids in pair]
@@ -200,8 +224,8 @@ def collate(view0: list[list[int]], view1: list[list[int]], pad_id: int,
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, ids in enumerate(rows):
-        input_ids[i, :len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-        mask[i, :len(ids)] = 1
+        input_ids[i, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+        mask[i, : len(ids)] = 1
     batch = {"input_ids": input_ids, "attention_mask": mask}
     if "token_type_ids" in input_names:
         batch["token_type_ids"] = torch.zeros_like(input_ids)

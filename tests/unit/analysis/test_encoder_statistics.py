@@ -99,8 +99,16 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="module")
 def tiny_result(tiny_bert_dir, corpus):
-    return encoder_statistics(str(tiny_bert_dir), corpus, n_sentences=36, batch_size=8, seed=0, margins=(0.3, 5.0),
-                              device="cpu", progress=False)
+    return encoder_statistics(
+        str(tiny_bert_dir),
+        corpus,
+        n_sentences=36,
+        batch_size=8,
+        seed=0,
+        margins=(0.3, 5.0),
+        device="cpu",
+        progress=False,
+    )
 
 
 def test_statistics_of_the_tiny_model(tiny_result):
@@ -125,13 +133,22 @@ def test_statistics_of_the_tiny_model(tiny_result):
 def test_same_seed_same_numbers_and_the_caller_rng_is_untouched(tiny_bert_dir, corpus, tiny_result):
     torch.manual_seed(11)
     state = torch.get_rng_state()
-    again = encoder_statistics(str(tiny_bert_dir), corpus, n_sentences=36, batch_size=8, seed=0, margins=(0.3, 5.0),
-                               device="cpu", progress=False)
+    again = encoder_statistics(
+        str(tiny_bert_dir),
+        corpus,
+        n_sentences=36,
+        batch_size=8,
+        seed=0,
+        margins=(0.3, 5.0),
+        device="cpu",
+        progress=False,
+    )
     assert torch.equal(state, torch.get_rng_state())
     strip = lambda r: {k: v for k, v in r.items() if k != "settings"}  # noqa: E731 - seconds differ
     assert strip(again) == strip(tiny_result)
-    other = encoder_statistics(str(tiny_bert_dir), corpus, n_sentences=36, batch_size=8, seed=1, device="cpu",
-                               progress=False)
+    other = encoder_statistics(
+        str(tiny_bert_dir), corpus, n_sentences=36, batch_size=8, seed=1, device="cpu", progress=False
+    )
     assert other["pos_cos"] != tiny_result["pos_cos"]
 
 
@@ -139,16 +156,32 @@ def test_bad_settings_name_their_key(tiny_bert_dir, corpus):
     with pytest.raises(ConfigError, match="statistics.n_sentences"):
         encoder_statistics(str(tiny_bert_dir), corpus, n_sentences=4, batch_size=8, device="cpu", progress=False)
     with pytest.raises(ConfigError, match=r"statistics loss_args\.arccon.*unknown hyperparameter"):
-        encoder_statistics(str(tiny_bert_dir), corpus, loss_args={"arccon": {"margin": 1}}, device="cpu",
-                           progress=False)
+        encoder_statistics(
+            str(tiny_bert_dir), corpus, loss_args={"arccon": {"margin": 1}}, device="cpu", progress=False
+        )
 
 
 def test_cli_writes_the_json_and_fails_in_one_line(tmp_path, tiny_bert_dir, corpus, capsys):
     from gradparadigm.cli import main
 
     out = tmp_path / "statistics.json"
-    base = ["statistics", "--model", str(tiny_bert_dir), "--corpus", str(corpus), "--out", str(out),
-            "--n-sentences", "16", "--batch-size", "8", "--device", "cpu", "--threads", "1"]
+    base = [
+        "statistics",
+        "--model",
+        str(tiny_bert_dir),
+        "--corpus",
+        str(corpus),
+        "--out",
+        str(out),
+        "--n-sentences",
+        "16",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
     assert main([*base, "--taus", "0.05", "--meta", "model=tiny", "variant=v", "seed=0"]) == 0
     result = json.loads(out.read_text())
     assert result["meta"]["variant"] == "v" and result["sample"]["n_batches"] == 2

@@ -25,6 +25,7 @@ def one_cell(loss: str, pos: float, neg: float, **hparams) -> float:
 
 # --- hand-computed points (no noise: every negative at mu_neg, the positive at mu_pos) ------------
 
+
 def test_infonce_gate_by_hand():
     # 1 / (1 + e^{cos(0.2π)/0.05} / (127 e^{cos(0.3π)/0.05}))
     expected = 1 / (1 + math.exp(0.8090169943749475 / 0.05) / (127 * math.exp(0.5877852522924731 / 0.05)))
@@ -40,14 +41,17 @@ def test_arccon_gate_by_hand():
     assert expected > one_cell("infonce", 0.2 * PI, 0.3 * PI)  # the angular margin keeps the gate open
 
 
-@pytest.mark.parametrize(("loss", "neg", "open_"), [
-    ("mpt", 0.2, 1.0),  # cos(0.1π) − cos(0.2π) = 0.142 < 0.23
-    ("mpt", 0.3, 0.0),  # cos(0.1π) − cos(0.3π) = 0.363
-    ("met", 0.2, 1.0),  # √(2−2cos 0.2π) − √(2−2cos 0.1π) = 0.618 − 0.313 = 0.305 < 0.45
-    ("met", 0.3, 0.0),  # 0.908 − 0.313 = 0.595
-    ("mat", 0.2, 1.0),  # 0.1π < 0.15π
-    ("mat", 0.3, 0.0),  # 0.2π
-])
+@pytest.mark.parametrize(
+    ("loss", "neg", "open_"),
+    [
+        ("mpt", 0.2, 1.0),  # cos(0.1π) − cos(0.2π) = 0.142 < 0.23
+        ("mpt", 0.3, 0.0),  # cos(0.1π) − cos(0.3π) = 0.363
+        ("met", 0.2, 1.0),  # √(2−2cos 0.2π) − √(2−2cos 0.1π) = 0.618 − 0.313 = 0.305 < 0.45
+        ("met", 0.3, 0.0),  # 0.908 − 0.313 = 0.595
+        ("mat", 0.2, 1.0),  # 0.1π < 0.15π
+        ("mat", 0.3, 0.0),  # 0.2π
+    ],
+)
 def test_hinge_gates_by_hand(loss, neg, open_):
     assert one_cell(loss, 0.1 * PI, neg * PI) == open_
 
@@ -75,11 +79,14 @@ def test_weight_cells_without_gradient_are_nan_not_one():
     assert kept[0, 0] == 0.0 and math.isnan(share[0, 0])
 
 
-@pytest.mark.parametrize(("loss", "expected"), [
-    ("arccon", math.sin(0.2 * PI + PI / 18) / math.sin(0.2 * PI)),
-    ("met", math.sqrt(2 - 2 * math.cos(0.3 * PI)) / math.sqrt(2 - 2 * math.cos(0.2 * PI))),
-    ("mat", math.sin(0.3 * PI) / math.sin(0.2 * PI)),
-])
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        ("arccon", math.sin(0.2 * PI + PI / 18) / math.sin(0.2 * PI)),
+        ("met", math.sqrt(2 - 2 * math.cos(0.3 * PI)) / math.sqrt(2 - 2 * math.cos(0.2 * PI))),
+        ("mat", math.sin(0.3 * PI) / math.sin(0.2 * PI)),
+    ],
+)
 def test_ratio_by_hand(loss, expected):
     value, masked = ratio_map(loss, np.array([0.2 * PI]), np.array([0.3 * PI]))
     assert value[0, 0] == pytest.approx(expected, rel=1e-7)  # MET: the official +1e-8 under the root
@@ -94,12 +101,12 @@ def test_ratio_mask():
 
 # --- the official per-batch loops (simulation.py's cal_gd / cal_w), on the same draws --------------
 
+
 def official_gd(loss, pos_theta, neg_thetas, hp):
     if loss == "infonce":
         return 1 / (1 + np.exp(np.cos(pos_theta) / hp["tau"]) / np.exp(np.cos(neg_thetas) / hp["tau"]).sum())
     if loss == "arccon":
-        return 1 / (1 + np.exp(np.cos(pos_theta + hp["u"]) / hp["tau"])
-                    / np.exp(np.cos(neg_thetas) / hp["tau"]).sum())
+        return 1 / (1 + np.exp(np.cos(pos_theta + hp["u"]) / hp["tau"]) / np.exp(np.cos(neg_thetas) / hp["tau"]).sum())
     if loss == "mpt":
         return float(np.cos(pos_theta) - np.cos(neg_thetas).max() < hp["m"])
     if loss == "met":
@@ -110,8 +117,13 @@ def official_gd(loss, pos_theta, neg_thetas, hp):
     return float(angle(neg_thetas).min() - angle(pos_theta) < hp["m"] * PI)
 
 
-HPARAMS = {"infonce": {"tau": 0.05}, "arccon": {"tau": 0.05, "u": PI / 18}, "mpt": {"m": 0.23},
-           "met": {"m": 0.45}, "mat": {"m": 0.15}}
+HPARAMS = {
+    "infonce": {"tau": 0.05},
+    "arccon": {"tau": 0.05, "u": PI / 18},
+    "mpt": {"m": 0.23},
+    "met": {"m": 0.45},
+    "mat": {"m": 0.15},
+}
 
 
 @pytest.mark.parametrize("loss", sorted(HPARAMS))
@@ -121,8 +133,12 @@ def test_gd_grid_equals_the_official_loop(loss):
     grid = gd_grid(loss, pos, neg, draws, pos_std=0.05, neg_std=0.10)
     for p, mu_p in enumerate(pos):
         for m, mu_n in enumerate(neg):
-            loop = np.mean([official_gd(loss, mu_p + 0.05 * draws.pos[b], mu_n + 0.10 * draws.neg[b], HPARAMS[loss])
-                            for b in range(len(draws.pos))])
+            loop = np.mean(
+                [
+                    official_gd(loss, mu_p + 0.05 * draws.pos[b], mu_n + 0.10 * draws.neg[b], HPARAMS[loss])
+                    for b in range(len(draws.pos))
+                ]
+            )
             assert grid[p, m] == pytest.approx(loop, rel=1e-9, abs=1e-12), (loss, p, m)
 
 
@@ -143,6 +159,7 @@ def test_weight_curves_equal_the_official_loop():
 
 
 # --- the same closed forms as the loss modules ----------------------------------------------------
+
 
 def embeddings_with_angles(theta_pos: float, theta_negs: np.ndarray):
     """Views where anchor 0 sees its positive at theta_pos and candidate j at theta_negs[j-1]."""
@@ -180,12 +197,23 @@ def test_simulated_ratio_equals_the_loss_modules_ratio(loss):
 
 # --- the run: files, settings, determinism ----------------------------------------------------------
 
+
 def tiny_settings():
     from gradparadigm.config import validate_config
 
-    config = validate_config({"models": {"m": {"source": "x"}}, "variants": {"v": {"loss": "none"}},
-                              "simulations": {"batches": 8, "batch_size": 16, "gd": {"points": 4},
-                                              "weight": {"points": 5}, "ratio": {"points": 6}}})
+    config = validate_config(
+        {
+            "models": {"m": {"source": "x"}},
+            "variants": {"v": {"loss": "none"}},
+            "simulations": {
+                "batches": 8,
+                "batch_size": 16,
+                "gd": {"points": 4},
+                "weight": {"points": 5},
+                "ratio": {"points": 6},
+            },
+        }
+    )
     return simulation_settings(config["simulations"])
 
 
@@ -206,20 +234,22 @@ def test_run_writes_tables_and_figures(tmp_path):
     assert (tmp_path / "again" / "gd.csv").read_bytes() == (tmp_path / "out" / "gd.csv").read_bytes()
 
 
-@pytest.mark.parametrize(("section", "key", "words"), [
-    ({"gd": {"pos_range": [0.5, 0.1]}}, "simulations.gd.pos_range", "low end"),
-    ({"gd": {"losses": {"vicreg": {}}}}, "simulations.gd.losses.vicreg", "valid keys here: infonce"),
-    ({"gd": {"losses": {"mpt": {"tau": 0.1}}}}, "simulations.gd.losses.mpt", "tau"),
-    ({"ratio": {"losses": {"met": {"m": "wide"}}}}, "simulations.ratio.losses.met", "m"),
-    ({"weight": {"taus": [0.1, 0]}}, "simulations.weight.taus.1", "0"),
-    ({"batch_size": 1}, "simulations.batch_size", "1"),
-    ({"gd": {"pointz": 3}}, "simulations.gd.pointz", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("section", "key", "words"),
+    [
+        ({"gd": {"pos_range": [0.5, 0.1]}}, "simulations.gd.pos_range", "low end"),
+        ({"gd": {"losses": {"vicreg": {}}}}, "simulations.gd.losses.vicreg", "valid keys here: infonce"),
+        ({"gd": {"losses": {"mpt": {"tau": 0.1}}}}, "simulations.gd.losses.mpt", "tau"),
+        ({"ratio": {"losses": {"met": {"m": "wide"}}}}, "simulations.ratio.losses.met", "m"),
+        ({"weight": {"taus": [0.1, 0]}}, "simulations.weight.taus.1", "0"),
+        ({"batch_size": 1}, "simulations.batch_size", "1"),
+        ({"gd": {"pointz": 3}}, "simulations.gd.pointz", "unknown key"),
+    ],
+)
 def test_bad_simulation_settings_name_their_key(section, key, words):
     from gradparadigm.config import validate_config
     from gradparadigm.errors import ConfigError
 
     with pytest.raises(ConfigError) as info:
-        validate_config({"models": {"m": {"source": "x"}}, "variants": {"v": {"loss": "none"}},
-                         "simulations": section})
+        validate_config({"models": {"m": {"source": "x"}}, "variants": {"v": {"loss": "none"}}, "simulations": section})
     assert f"config key '{key}'" in str(info.value) and words in str(info.value)

@@ -24,8 +24,9 @@ WIKI_NAME = "wiki1m_for_simcse.head11914.txt"
 def test_manifest_lists_every_mirror_file(shared_data):
     manifest = load_manifest()
     assert len(manifest) == 87
-    on_disk = {p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*")
-               if p.is_file() and p.name != "README.md"}
+    on_disk = {
+        p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*") if p.is_file() and p.name != "README.md"
+    }
     assert on_disk == set(manifest)
 
 
@@ -145,8 +146,13 @@ def test_corpus_known_file_is_verified_unknown_is_recorded(shared_data, tmp_path
     (served / "wiki1m_for_simcse.txt").write_text("one sentence .\nanother one .\n")
     with _Server(served) as base:
         record = fetch_corpus(tmp_path / "full.txt", tmp_path / "r2.json", url=f"{base}/wiki1m_for_simcse.txt")
-    assert record == {"source": "download", "url": f"{base}/wiki1m_for_simcse.txt",
-                      "sha256": record["sha256"], "in_manifest": False, "lines": 2}
+    assert record == {
+        "source": "download",
+        "url": f"{base}/wiki1m_for_simcse.txt",
+        "sha256": record["sha256"],
+        "in_manifest": False,
+        "lines": 2,
+    }
     bad = tmp_path / WIKI_NAME
     bad.write_text("tampered\n")
     with pytest.raises(ChecksumError, match=WIKI_NAME):

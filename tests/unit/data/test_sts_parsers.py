@@ -35,12 +35,22 @@ def test_row_counts_match_the_mirror_readme(sts_table):
 
 def test_subsets_follow_senteval(sts_table):
     per_subset = sts_table[sts_table.task.isin(["STS12", "STS13", "STS16"])].groupby(["task", "subset"]).size()
-    assert per_subset["STS12"].to_dict() == {"MSRpar": 750, "MSRvid": 750, "SMTeuroparl": 459,
-                                             "surprise.OnWN": 750, "surprise.SMTnews": 399}
+    assert per_subset["STS12"].to_dict() == {
+        "MSRpar": 750,
+        "MSRvid": 750,
+        "SMTeuroparl": 459,
+        "surprise.OnWN": 750,
+        "surprise.SMTnews": 399,
+    }
     assert set(per_subset["STS13"].index) == {"FNWN", "headlines", "OnWN"}  # no SMT subset
     # STS16 keeps only the scored pairs of each file
-    assert per_subset["STS16"].to_dict() == {"answer-answer": 254, "headlines": 249, "plagiarism": 230,
-                                             "postediting": 244, "question-question": 209}
+    assert per_subset["STS16"].to_dict() == {
+        "answer-answer": 254,
+        "headlines": 249,
+        "plagiarism": 230,
+        "postediting": 244,
+        "question-question": 209,
+    }
 
 
 def test_columns_types_and_values(sts_table):
@@ -58,7 +68,11 @@ def test_columns_types_and_values(sts_table):
 def test_first_rows_are_the_files_first_rows(sts_table):
     first = sts_table[(sts_table.task == "STSBenchmark") & (sts_table.split == "test")].iloc[0]
     assert (first.sentence1, first.sentence2, first.score, first.line) == (
-        "a girl is styling her hair .", "a girl is brushing her hair .", 2.5, 1)
+        "a girl is styling her hair .",
+        "a girl is brushing her hair .",
+        2.5,
+        1,
+    )
     sick = sts_table[(sts_table.task == "SICKRelatedness") & (sts_table.split == "test")].iloc[0]
     assert sick.line == 2 and sick.score == 3.3  # line 1 is the header
 

@@ -14,8 +14,7 @@ FAKE_JOB = Path(__file__).with_name("fake_gpu_job.py")
 def job_env(lock_dir: Path, gpus: str | None) -> dict[str, str]:
     """The environment of a fake job: this checkout's library, ``GRADPARADIGM_GPUS=gpus`` (unset when
     None), locks under ``lock_dir``, and no CUDA_VISIBLE_DEVICES inherited from the test machine."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("CUDA_VISIBLE_DEVICES", "GRADPARADIGM_GPUS")}
+    env = {key: value for key, value in os.environ.items() if key not in ("CUDA_VISIBLE_DEVICES", "GRADPARADIGM_GPUS")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     env["GRADPARADIGM_GPU_LOCK_DIR"] = str(lock_dir)
     if gpus is not None:

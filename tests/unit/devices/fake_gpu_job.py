@@ -21,8 +21,13 @@ device = claim_gpu_for_process()
 start = time.time()
 Path(f"{out}.claimed").touch()
 time.sleep(hold)
-record = {"device": device, "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-          "start": start, "end": time.time(), "pid": os.getpid()}
+record = {
+    "device": device,
+    "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    "start": start,
+    "end": time.time(),
+    "pid": os.getpid(),
+}
 out.parent.mkdir(parents=True, exist_ok=True)
 Path(f"{out}.tmp").write_text(json.dumps(record))
 os.replace(f"{out}.tmp", out)

@@ -19,35 +19,46 @@ from gradparadigm import cli, devices
 from gradparadigm.errors import DeviceError
 
 
-@pytest.mark.parametrize(("environ", "expected"), [
-    ({"GRADPARADIGM_GPUS": "0, 1,3"}, ["0", "1", "3"]),
-    ({"GRADPARADIGM_GPUS": "GPU-8a1b2c3d-0000-1111-2222-333344445555"}, ["GPU-8a1b2c3d-0000-1111-2222-333344445555"]),
-    ({"GRADPARADIGM_GPUS": "none", "CUDA_VISIBLE_DEVICES": "0,1"}, []),
-    ({"GRADPARADIGM_GPUS": "auto", "CUDA_VISIBLE_DEVICES": "2,3"}, ["2", "3"]),
-    ({"CUDA_VISIBLE_DEVICES": "0,1"}, ["0", "1"]),
-    ({"CUDA_VISIBLE_DEVICES": "0,-1,2"}, ["0"]),  # CUDA stops at the first invalid entry
-    ({"CUDA_VISIBLE_DEVICES": ""}, []),
-])
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"GRADPARADIGM_GPUS": "0, 1,3"}, ["0", "1", "3"]),
+        (
+            {"GRADPARADIGM_GPUS": "GPU-8a1b2c3d-0000-1111-2222-333344445555"},
+            ["GPU-8a1b2c3d-0000-1111-2222-333344445555"],
+        ),
+        ({"GRADPARADIGM_GPUS": "none", "CUDA_VISIBLE_DEVICES": "0,1"}, []),
+        ({"GRADPARADIGM_GPUS": "auto", "CUDA_VISIBLE_DEVICES": "2,3"}, ["2", "3"]),
+        ({"CUDA_VISIBLE_DEVICES": "0,1"}, ["0", "1"]),
+        ({"CUDA_VISIBLE_DEVICES": "0,-1,2"}, ["0"]),  # CUDA stops at the first invalid entry
+        ({"CUDA_VISIBLE_DEVICES": ""}, []),
+    ],
+)
 def test_the_devices_a_job_may_claim(environ, expected):
     assert devices.available_gpus(environ) == expected
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ("0,gpu1", r"GRADPARADIGM_GPUS='0,gpu1': 'gpu1' is not a device"),
-    ("0,,1", r"'' is not a device"),
-    ("1,1", r"a device is listed twice"),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("0,gpu1", r"GRADPARADIGM_GPUS='0,gpu1': 'gpu1' is not a device"),
+        ("0,,1", r"'' is not a device"),
+        ("1,1", r"a device is listed twice"),
+    ],
+)
 def test_a_bad_device_list_names_the_variable(setting, message):
     with pytest.raises(DeviceError, match=message):
         devices.available_gpus({"GRADPARADIGM_GPUS": setting})
 
 
 def test_auto_counts_the_gpus_nvidia_smi_lists(monkeypatch):
-    listing = ("GPU 0: NVIDIA H100 (UUID: GPU-1)\n  MIG 1g.10gb Device 0: (UUID: MIG-1)\n"
-               "GPU 1: NVIDIA H100 (UUID: GPU-2)\n")
+    listing = (
+        "GPU 0: NVIDIA H100 (UUID: GPU-1)\n  MIG 1g.10gb Device 0: (UUID: MIG-1)\nGPU 1: NVIDIA H100 (UUID: GPU-2)\n"
+    )
     monkeypatch.setattr(devices.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
-    monkeypatch.setattr(devices.subprocess, "run",
-                        lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=listing, stderr=""))
+    monkeypatch.setattr(
+        devices.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, stdout=listing, stderr="")
+    )
     assert devices.available_gpus({}) == ["0", "1"]
 
 
@@ -124,9 +135,31 @@ def test_the_commands_claim_a_gpu_unless_told_the_device(monkeypatch, tmp_path, 
     monkeypatch.setattr(devices, "claim_gpu_for_process", stop_here)
     missing = str(tmp_path / "missing")
     eval_sts = ["eval-sts", "--model", missing, "--sts-table", missing, "--out", missing, "--device", preference]
-    train = ["train", "--model", missing, "--views", missing, "--sts-table", missing, "--loss", "infonce",
-             "--settings", "{}", "--seed", "0", "--model-out", missing, "--log-out", missing,
-             "--hparams-out", missing, "--checkpoint-dir", missing, "--device", preference]
+    train = [
+        "train",
+        "--model",
+        missing,
+        "--views",
+        missing,
+        "--sts-table",
+        missing,
+        "--loss",
+        "infonce",
+        "--settings",
+        "{}",
+        "--seed",
+        "0",
+        "--model-out",
+        missing,
+        "--log-out",
+        missing,
+        "--hparams-out",
+        missing,
+        "--checkpoint-dir",
+        missing,
+        "--device",
+        preference,
+    ]
     for argv in (eval_sts, train):
         calls.clear()
         assert cli.main(argv) == 1  # stopped by the claim, or later by the missing files

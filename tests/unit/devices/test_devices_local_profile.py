@@ -37,9 +37,24 @@ rule gpu_job:
 def _run_local_profile(work: Path, env: dict, jobs: int, hold: float, *args: str) -> list[dict]:
     work.mkdir()
     (work / "Snakefile").write_text(SNAKEFILE.format(jobs=jobs, python=sys.executable, job=FAKE_JOB, hold=hold))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(work / "Snakefile"),
-                             "--directory", str(work), "--workflow-profile", str(REPO / "workflow/profiles/local"),
-                             *args], env=env, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(work / "Snakefile"),
+            "--directory",
+            str(work),
+            "--workflow-profile",
+            str(REPO / "workflow/profiles/local"),
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr
     # the profile's limit kept the jobs to the devices: none had to wait for one
     assert "every GPU is in use" not in result.stderr
@@ -61,12 +76,28 @@ def test_without_gpus_the_profile_runs_the_jobs_with_no_device_set(tmp_path):
 @pytest.mark.parametrize(("gpus", "eval_gpu"), [("0,1", 1), ("none", 0)])
 def test_evaluations_count_against_the_gpu_limit_only_where_there_are_gpus(tmp_path, gpus, eval_gpu):
     """On a machine without GPUs an evaluation runs beside training (as before); with GPUs it takes one."""
-    (tmp_path / "study.yaml").write_text(yaml.safe_dump({
-        "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}}, "variants": {"v": {"loss": "none"}}}))
-    dry = subprocess.run([sys.executable, "-m", "snakemake", "-n", "results/m/v/seed~0/sts.json",
-                          "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-                          "--configfile", str(tmp_path / "study.yaml")],
-                         env=job_env(tmp_path / "locks", gpus), capture_output=True, text=True, timeout=180)
+    (tmp_path / "study.yaml").write_text(
+        yaml.safe_dump({"models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}}, "variants": {"v": {"loss": "none"}}})
+    )
+    dry = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "results/m/v/seed~0/sts.json",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "study.yaml"),
+        ],
+        env=job_env(tmp_path / "locks", gpus),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert dry.returncode == 0, dry.stderr
-    job = dry.stdout[dry.stdout.index("rule eval_sts:"):]
+    job = dry.stdout[dry.stdout.index("rule eval_sts:") :]
     assert re.search(r"resources: .*\bgpu=(\d+)", job).group(1) == str(eval_gpu)

@@ -16,10 +16,12 @@ def test_all_mean_and_wmean_differ_on_a_toy_example():
     # mean  = (1 + -1) / 2 = 0;  wmean = (3*1 + 2*-1) / 5 = 0.2
     # all   : system (.1 .2 .3 .8 .9) vs gold (1 2 3 5 4): rank differences (0 0 0 1 1),
     #         rho = 1 - 6*2 / (5*(25-1)) = 0.9
-    result = aggregate_subsets({
-        "A": (np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0])),
-        "B": (np.array([0.8, 0.9]), np.array([5.0, 4.0])),
-    })
+    result = aggregate_subsets(
+        {
+            "A": (np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0])),
+            "B": (np.array([0.8, 0.9]), np.array([5.0, 4.0])),
+        }
+    )
     assert result["spearman"] == pytest.approx(90.0)
     assert result["spearman_all"] == pytest.approx(90.0)
     assert result["spearman_mean"] == pytest.approx(0.0)
@@ -74,12 +76,18 @@ def test_evaluate_sts_encodes_each_sentence_once_and_scores_like_scipy():
     assert set(calls[0]) == set(test.sentence1) | set(test.sentence2)  # dev sentences not encoded
     for task in ("STSBenchmark", "SICKRelatedness"):
         part = test[test.task == task]
-        expected = spearmanr(cosine_rows(_bag_of_words(list(part.sentence1)), _bag_of_words(list(part.sentence2))),
-                             part.score)[0] * 100
+        expected = (
+            spearmanr(
+                cosine_rows(_bag_of_words(list(part.sentence1)), _bag_of_words(list(part.sentence2))), part.score
+            )[0]
+            * 100
+        )
         assert results[task]["spearman"] == pytest.approx(expected)
     part = test[test.task == "STS12"]
-    pooled = spearmanr(cosine_rows(_bag_of_words(list(part.sentence1)), _bag_of_words(list(part.sentence2))),
-                       part.score)[0] * 100
+    pooled = (
+        spearmanr(cosine_rows(_bag_of_words(list(part.sentence1)), _bag_of_words(list(part.sentence2))), part.score)[0]
+        * 100
+    )
     assert results["STS12"]["spearman"] == pytest.approx(pooled)
     assert set(results["STS12"]["subsets"]) == {"s1", "s2"}
     assert results["avg"]["spearman"] == pytest.approx(np.mean([results[t]["spearman"] for t in STS_TASKS]))
@@ -88,8 +96,10 @@ def test_evaluate_sts_encodes_each_sentence_once_and_scores_like_scipy():
 def test_stsb_dev_uses_only_the_dev_split():
     table = _toy_table()
     dev = table[(table.task == "STSBenchmark") & (table.split == "dev")]
-    expected = spearmanr(cosine_rows(_bag_of_words(list(dev.sentence1)), _bag_of_words(list(dev.sentence2))),
-                         dev.score)[0] * 100
+    expected = (
+        spearmanr(cosine_rows(_bag_of_words(list(dev.sentence1)), _bag_of_words(list(dev.sentence2))), dev.score)[0]
+        * 100
+    )
     assert stsb_dev_spearman(table, _bag_of_words) == pytest.approx(expected)
 
 

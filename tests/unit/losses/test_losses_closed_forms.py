@@ -139,9 +139,7 @@ def test_sg_one_direction_gradient_equals_closed_form(variant, n, d, seed, tau):
         assert torch.all(comps.gd == 1)
     assert torch.all(comps.ratio == (hp["r"] if hp["ratio"] else 1.0))
     if not hp["weight"] or hp["power"] == 0:  # uniform over the N − 1 negatives
-        torch.testing.assert_close(
-            comps.weight, (1 - torch.eye(n, dtype=e0.dtype)) / (n - 1), **TOL
-        )
+        torch.testing.assert_close(comps.weight, (1 - torch.eye(n, dtype=e0.dtype)) / (n - 1), **TOL)
 
 
 @PROPERTY

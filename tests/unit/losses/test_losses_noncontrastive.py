@@ -41,10 +41,7 @@ def surrogate(name, z0, z1, *, lam, tau, r, m, gd, weight, ratio):
     """method.md §4–5 surrogate of barlow_twins / vicreg (see module docstring)."""
     e0, e1 = normalize(z0), normalize(z1)
     if gd:
-        for_gate = [
-            (1 - (e @ e.T - 3 * torch.eye(len(e), dtype=e.dtype)).max(1).values) < m
-            for e in (e0, e1)
-        ]
+        for_gate = [(1 - (e @ e.T - 3 * torch.eye(len(e), dtype=e.dtype)).max(1).values) < m for e in (e0, e1)]
         e0, e1 = detach_closed_rows(e0, for_gate[0]), detach_closed_rows(e1, for_gate[1])
     n = e0.shape[0]
     off = 1 - torch.eye(n, dtype=e0.dtype)
@@ -160,6 +157,7 @@ def test_mhs_push_is_one_hot_and_pull_is_r_over_d(ratio):
     (g,) = torch.autograd.grad(loss.loss_on_sphere(leaf, e1), leaf)
     dec = decompose_gradient(tangent_project(g, e0), e0, e1)
     assert not dec.inview_used and dec.residual < 1e-10
+
     def dist(x, y):
         return torch.sqrt(torch.cdist(x, y).pow(2) + 1e-4) + 9 * torch.eye(n, dtype=x.dtype)
 

@@ -76,9 +76,7 @@ def test_precision_float64_stays_and_half_precisions_are_upcast(name, hp):
         value.backward()
         assert a.grad.dtype == low and torch.isfinite(a.grad.float()).all()
         # the same numbers as a float32 run on the same (rounded) inputs
-        torch.testing.assert_close(
-            value, loss(a.detach().float(), b.detach().float()), rtol=0, atol=0
-        )
+        torch.testing.assert_close(value, loss(a.detach().float(), b.detach().float()), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(("name", "hp"), VARIANTS, ids=IDS)

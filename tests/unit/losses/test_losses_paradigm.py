@@ -20,8 +20,7 @@ from losses_testkit import cosine_gaps, sphere_grad, splitting_margin, unit_view
 
 TOL = {"rtol": 1e-9, "atol": 1e-12}  # float64
 GD = [{"kind": "margin"}, {"kind": "soft", "tau": 0.2}, {"kind": "none"}]
-WEIGHT = [{"kind": "softmax", "tau": 0.3}, {"kind": "power", "power": 3}, {"kind": "uniform"},
-          {"kind": "hardest"}]
+WEIGHT = [{"kind": "softmax", "tau": 0.3}, {"kind": "power", "power": 3}, {"kind": "uniform"}, {"kind": "hardest"}]
 RATIO = [{"kind": "constant", "r": 1.7}, {"kind": "arccon", "u": 0.3}, {"kind": "met"}, {"kind": "mat"}]
 COMBOS = list(itertools.product(GD, WEIGHT, RATIO))
 
@@ -126,8 +125,10 @@ def test_parts_agree_with_the_losses_they_come_from():
         torch.testing.assert_close(ours.weight, (theirs.weight != 0).double(), **TOL)
 
 
-SG_SETTINGS = [{"gd": gd, "weight": weight, "ratio": ratio, "r": 1.7}
-               for gd, weight, ratio in itertools.product((False, True), repeat=3)]
+SG_SETTINGS = [
+    {"gd": gd, "weight": weight, "ratio": ratio, "r": 1.7}
+    for gd, weight, ratio in itertools.product((False, True), repeat=3)
+]
 SG_SETTINGS += [{"power": 3, "r": 0.8}, {"power": 0}, {}]
 
 
@@ -156,20 +157,34 @@ def test_defaults_are_sg_defaults_and_sg_parts_name_margin_softmax_constant():
     }
     assert build_loss("sg").parts() == resolve_hparams("paradigm")
     assert build_loss("sg", gd=False, weight=False, ratio=False, r=3.0).parts() == {
-        "gd": {"kind": "none"}, "weight": {"kind": "uniform"}, "ratio": {"kind": "constant", "r": 1.0}}
+        "gd": {"kind": "none"},
+        "weight": {"kind": "uniform"},
+        "ratio": {"kind": "constant", "r": 1.0},
+    }
     z0, z1 = unit_views(6, 5, 7)
     assert torch.equal(build_loss("sg")(z0, z1), build_loss("paradigm")(z0, z1))
 
 
 def test_resolved_parts_are_plain_sorted_and_deterministic():
-    hp = resolve_hparams("paradigm", weight={"power": np.int64(2), "kind": "power"},
-                         ratio={"kind": "arccon"}, gd={"tau": np.float32(0.5), "kind": "soft"})
-    assert hp == {"gd": {"kind": "soft", "tau": 0.5}, "ratio": {"kind": "arccon", "u": math.pi / 18},
-                  "weight": {"kind": "power", "power": 2}}
+    hp = resolve_hparams(
+        "paradigm",
+        weight={"power": np.int64(2), "kind": "power"},
+        ratio={"kind": "arccon"},
+        gd={"tau": np.float32(0.5), "kind": "soft"},
+    )
+    assert hp == {
+        "gd": {"kind": "soft", "tau": 0.5},
+        "ratio": {"kind": "arccon", "u": math.pi / 18},
+        "weight": {"kind": "power", "power": 2},
+    }
     assert type(hp["weight"]["power"]) is int and type(hp["gd"]["tau"]) is float
     assert list(hp) == sorted(hp) and all(list(spec) == sorted(spec) for spec in hp.values())
-    again = resolve_hparams("paradigm", gd={"kind": "soft", "tau": 0.5}, weight={"kind": "power", "power": 2.0},
-                            ratio={"kind": "arccon", "u": math.pi / 18})
+    again = resolve_hparams(
+        "paradigm",
+        gd={"kind": "soft", "tau": 0.5},
+        weight={"kind": "power", "power": 2.0},
+        ratio={"kind": "arccon", "u": math.pi / 18},
+    )
     assert json.dumps(hp) == json.dumps(again) and json.loads(json.dumps(hp)) == hp
     assert resolve_hparams("paradigm", **hp) == hp  # idempotent: the trainer rebuilds from the record
     given = {"gd": {"kind": "margin", "m": 0.2}}
@@ -177,23 +192,34 @@ def test_resolved_parts_are_plain_sorted_and_deterministic():
     assert given == {"gd": {"kind": "margin", "m": 0.2}}  # the caller's mapping is not shared
 
 
-@pytest.mark.parametrize(("args", "key", "message"), [
-    ({"gd": {"kind": "foo"}}, "gd.kind", "'foo' is not one of margin, soft, none"),
-    ({"weight": {"kind": "Softmax"}}, "weight.kind", "'Softmax' is not one of softmax, power, uniform, hardest"),
-    ({"ratio": {"kind": 1}}, "ratio.kind", "1 is not one of constant, arccon, met, mat"),
-    ({"gd": {"m": 0.3}}, "gd.kind", "missing: give one of margin, soft, none"),
-    ({"gd": "margin"}, "gd", "must be a mapping with a 'kind'"),
-    ({"weight": None, "ratio": 1.0}, "ratio", "must be a mapping"),
-    ({"gd": {"kind": "margin", "tau": 0.1}}, "gd.tau", "gd kind 'margin' has no such parameter (its parameters: m)"),
-    ({"ratio": {"kind": "met", "m": 0.45}}, "ratio.m", "ratio kind 'met' has no such parameter (it has no parameters)"),
-    ({"gd": {"kind": "soft", "tau": 0}}, "gd.tau", "(temperature) must be > 0"),
-    ({"weight": {"kind": "softmax", "tau": "0.05"}}, "weight.tau", "must be a real number"),
-    ({"weight": {"kind": "power"}}, "weight.power", "required for weight kind 'power'"),
-    ({"weight": {"kind": "power", "power": 1.5}}, "weight.power", "non-negative integer"),
-    ({"weight": {"kind": "power", "power": None}}, "weight.power", "non-negative integer, got None"),
-    ({"ratio": {"kind": "constant", "r": math.nan}}, "ratio.r", "must be finite"),
-    ({"ratio": {"kind": "arccon", "u": True}}, "ratio.u", "must be a real number"),
-])
+@pytest.mark.parametrize(
+    ("args", "key", "message"),
+    [
+        ({"gd": {"kind": "foo"}}, "gd.kind", "'foo' is not one of margin, soft, none"),
+        ({"weight": {"kind": "Softmax"}}, "weight.kind", "'Softmax' is not one of softmax, power, uniform, hardest"),
+        ({"ratio": {"kind": 1}}, "ratio.kind", "1 is not one of constant, arccon, met, mat"),
+        ({"gd": {"m": 0.3}}, "gd.kind", "missing: give one of margin, soft, none"),
+        ({"gd": "margin"}, "gd", "must be a mapping with a 'kind'"),
+        ({"weight": None, "ratio": 1.0}, "ratio", "must be a mapping"),
+        (
+            {"gd": {"kind": "margin", "tau": 0.1}},
+            "gd.tau",
+            "gd kind 'margin' has no such parameter (its parameters: m)",
+        ),
+        (
+            {"ratio": {"kind": "met", "m": 0.45}},
+            "ratio.m",
+            "ratio kind 'met' has no such parameter (it has no parameters)",
+        ),
+        ({"gd": {"kind": "soft", "tau": 0}}, "gd.tau", "(temperature) must be > 0"),
+        ({"weight": {"kind": "softmax", "tau": "0.05"}}, "weight.tau", "must be a real number"),
+        ({"weight": {"kind": "power"}}, "weight.power", "required for weight kind 'power'"),
+        ({"weight": {"kind": "power", "power": 1.5}}, "weight.power", "non-negative integer"),
+        ({"weight": {"kind": "power", "power": None}}, "weight.power", "non-negative integer, got None"),
+        ({"ratio": {"kind": "constant", "r": math.nan}}, "ratio.r", "must be finite"),
+        ({"ratio": {"kind": "arccon", "u": True}}, "ratio.u", "must be a real number"),
+    ],
+)
 def test_bad_parts_are_refused_naming_their_key(args, key, message):
     for call in (resolve_hparams, build_loss):
         with pytest.raises(HparamError) as info:

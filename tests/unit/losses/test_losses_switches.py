@@ -104,8 +104,7 @@ def test_sg_weight_share_closed_form_rises_and_weight_off_is_uniform(n, d, seed)
     z0, z1 = make_views(seed, n, d)
     hardest = hardest_negative(normalize(z0) @ normalize(z1).T)[1][:, None]
     shares = [
-        closed_form_components("sg", z0, z1, tau=tau).weight.gather(1, hardest).mean().item()
-        for tau in TAUS_FALLING
+        closed_form_components("sg", z0, z1, tau=tau).weight.gather(1, hardest).mean().item() for tau in TAUS_FALLING
     ]
     assert all(a <= b for a, b in zip(shares, shares[1:]))
     uniform = closed_form_components("sg", z0, z1, weight=False).weight.gather(1, hardest)

@@ -27,8 +27,21 @@ def test_aggregate_writes_every_table_and_figure(tmp_path, study):
     study_file = tmp_path / "study.json"
     study_file.write_text(json.dumps(study))
     out, figures = tmp_path / "tables", tmp_path / "figures"
-    args = ["aggregate", "--study", f"@{study_file}", "--sts", *map(str, sts), "--transfer", *map(str, transfer),
-            "--train-logs", *map(str, logs), "--out-dir", str(out), "--figures-dir", str(figures)]
+    args = [
+        "aggregate",
+        "--study",
+        f"@{study_file}",
+        "--sts",
+        *map(str, sts),
+        "--transfer",
+        *map(str, transfer),
+        "--train-logs",
+        *map(str, logs),
+        "--out-dir",
+        str(out),
+        "--figures-dir",
+        str(figures),
+    ]
     assert main(args) == 0
     for name in ("sts", "ori_vs_mod", "ablation", "transfer", "provenance"):
         for ext in (".md", ".tex", ".csv", ".html"):
@@ -43,14 +56,31 @@ def test_aggregate_writes_every_table_and_figure(tmp_path, study):
 
 def test_a_bad_result_ends_with_one_error_line_naming_the_file(tmp_path):
     path = write_sts(tmp_path, "m1", "infonce", 0, 70.0, STS13={"spearman": float("nan")})
-    result = subprocess.run([sys.executable, "-m", "gradparadigm", "aggregate", "--sts", str(path),
-                             "--out-dir", str(tmp_path / "tables")], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "gradparadigm", "aggregate", "--sts", str(path), "--out-dir", str(tmp_path / "tables")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        timeout=120,
+    )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: {path}: STS13.spearman: nan is not a finite number in [-100, 100]"]
     assert "Traceback" not in result.stderr
-    bad_study = subprocess.run([sys.executable, "-m", "gradparadigm", "aggregate", "--study", "{\"models\": 1}",
-                                "--out-dir", str(tmp_path / "t")], capture_output=True, text=True,
-                               env={**os.environ, "PYTHONPATH": str(SRC)}, timeout=120)
+    bad_study = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gradparadigm",
+            "aggregate",
+            "--study",
+            '{"models": 1}',
+            "--out-dir",
+            str(tmp_path / "t"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        timeout=120,
+    )
     assert bad_study.returncode == 1 and "error: --study: needs an object 'models'" in bad_study.stderr

@@ -26,11 +26,14 @@ def _assert_figures(folder, names=FIGURES):
 def test_figures_from_results_and_training_logs(tmp_path, study):
     sts, logs = [], []
     for i, variant in enumerate(["untrained", "infonce", "mhe-ori", "mhe-mod", "mhe-no-gd", "bt-ori"]):
-        for seed in ([0] if variant == "untrained" else [0, 1]):
+        for seed in [0] if variant == "untrained" else [0, 1]:
             sts.append(write_sts(tmp_path, "m1", variant, seed, 60.0 + 2 * i + seed))
             if variant != "untrained":
-                logs.append(write_train_log(tmp_path, "m1", variant, seed, shift=0.01 * (i + seed),
-                                            dynamics=variant != "bt-ori"))  # bt-ori: an older log
+                logs.append(
+                    write_train_log(
+                        tmp_path, "m1", variant, seed, shift=0.01 * (i + seed), dynamics=variant != "bt-ori"
+                    )
+                )  # bt-ori: an older log
     written = aggregate(study, sts, [], logs, tmp_path / "tables", tmp_path / "figures")
     _assert_figures(tmp_path / "figures")  # m2 has no results: its figure holds a note
     assert tmp_path / "figures" / "training_curves_m2.pdf" in written
@@ -42,8 +45,9 @@ def test_figures_of_a_study_without_ori_mod_or_logs(tmp_path, study):
 
 
 def test_training_logs_nulls_and_means_over_seeds(tmp_path):
-    logs = load_train_logs([write_train_log(tmp_path, "m1", "infonce", 0),
-                            write_train_log(tmp_path, "m1", "infonce", 1, shift=0.1)])
+    logs = load_train_logs(
+        [write_train_log(tmp_path, "m1", "infonce", 0), write_train_log(tmp_path, "m1", "infonce", 1, shift=0.1)]
+    )
     curves = mean_curves(logs).set_index(["quantity", "step"])
     assert curves.loc[("gap", 1), "mean"] == pytest.approx(0.45) and curves.loc[("gap", 1), "n"] == 2
     assert curves.loc[("stsb_dev_spearman", 6), "mean"] == pytest.approx(76.05)
@@ -52,8 +56,12 @@ def test_training_logs_nulls_and_means_over_seeds(tmp_path):
 
 
 def test_post_step_dynamics_are_read_where_a_log_has_them(tmp_path):
-    logs = load_train_logs([write_train_log(tmp_path, "m1", "infonce", 0, dynamics=True),
-                            write_train_log(tmp_path, "m1", "infonce", 1, shift=0.1)])  # older: none
+    logs = load_train_logs(
+        [
+            write_train_log(tmp_path, "m1", "infonce", 0, dynamics=True),
+            write_train_log(tmp_path, "m1", "infonce", 1, shift=0.1),
+        ]
+    )  # older: none
     curves = mean_curves(logs).set_index(["quantity", "step"])
     assert curves.loc[("d_gap", 2), "mean"] == pytest.approx(0.03) and curves.loc[("d_gap", 2), "n"] == 1
     assert curves.loc[("closer_frac", 6), "mean"] == pytest.approx(0.75)

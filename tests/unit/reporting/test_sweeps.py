@@ -21,16 +21,28 @@ VALUES = [0.1, 0.3, 1.0]
 
 
 def _sweep(values=VALUES) -> dict:
-    config = validate_config({
-        "models": {"m1": {"source": "packaged:all-MiniLM-L6-v2"}},
-        "variants": {"untrained": {"loss": "none"}, "sg": {"loss": "sg", "template": True}},
-        "seeds": [0, 1],
-        "train": {"max_steps": 100, "batch_size": 64},
-        "sweeps": {"gd-margin": {"description": "GD margin", "variant": "sg", "param": "loss_args.m",
-                                 "values": list(values)}},
-    })
-    runs = {(m, v): run for m in config["models"] for v in config["variants"]
-            if (run := resolve_run_settings(config, m, v)) is not None}
+    config = validate_config(
+        {
+            "models": {"m1": {"source": "packaged:all-MiniLM-L6-v2"}},
+            "variants": {"untrained": {"loss": "none"}, "sg": {"loss": "sg", "template": True}},
+            "seeds": [0, 1],
+            "train": {"max_steps": 100, "batch_size": 64},
+            "sweeps": {
+                "gd-margin": {
+                    "description": "GD margin",
+                    "variant": "sg",
+                    "param": "loss_args.m",
+                    "values": list(values),
+                }
+            },
+        }
+    )
+    runs = {
+        (m, v): run
+        for m in config["models"]
+        for v in config["variants"]
+        if (run := resolve_run_settings(config, m, v)) is not None
+    }
     return json.loads(json.dumps(describe_sweep(config, describe_study(config, runs), "gd-margin")))
 
 
@@ -39,14 +51,21 @@ def _log(root, variant, seed, gap_end, dynamics=True):
     record) and dev evaluations 70, 72 + seed, 71."""
     lines = []
     for step in range(1, 6):
-        record = {"type": "train", "step": step * 10, "loss": 1.0, "gap": gap_end - (5 - step) * 0.1,
-                  "gd_active_frac": 0.5, "w_hardest_share": None if step == 5 else 0.1 * step,
-                  "r_effective": None}
+        record = {
+            "type": "train",
+            "step": step * 10,
+            "loss": 1.0,
+            "gap": gap_end - (5 - step) * 0.1,
+            "gd_active_frac": 0.5,
+            "w_hardest_share": None if step == 5 else 0.1 * step,
+            "r_effective": None,
+        }
         if dynamics:
             record.update({"closer_frac": 0.6, "d_pos": 0.01, "d_hard": 0.002, "d_gap": 0.008})
         lines.append(record)
-    lines += [{"type": "eval", "step": s, "stsb_dev_spearman": v}
-              for s, v in ((20, 70.0), (40, 72.0 + seed), (50, 71.0))]
+    lines += [
+        {"type": "eval", "step": s, "stsb_dev_spearman": v} for s, v in ((20, 70.0), (40, 72.0 + seed), (50, 71.0))
+    ]
     path = run_dir(root, "m1", variant, seed) / "train_log.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
@@ -64,7 +83,10 @@ def _results(root, sweep, dynamics=True):
 def test_describe_sweep_lists_its_points_and_restricts_the_study():
     sweep = _sweep()
     assert [(p["value"], p["label"], p["variant"]) for p in sweep["points"]] == [
-        (0.1, "0.1", "sg-m~0.1"), (0.3, "0.3", "sg-m~0.3"), (1.0, "1.0", "sg-m~1.0")]
+        (0.1, "0.1", "sg-m~0.1"),
+        (0.3, "0.3", "sg-m~0.3"),
+        (1.0, "1.0", "sg-m~1.0"),
+    ]
     assert sweep["param"] == "loss_args.m" and sweep["variant"] == "sg"
     assert sorted(sweep["study"]["runs"]) == ["m1/sg-m~0.1", "m1/sg-m~0.3", "m1/sg-m~1.0"]  # no baseline
     assert sweep["study"]["seeds"] == [0, 1]
@@ -74,8 +96,7 @@ def test_sweep_table_one_row_per_value_with_seed_statistics(tmp_path):
     sweep = _sweep()
     sts, logs = _results(tmp_path, sweep)
     written = write_sweep(sweep, sts, logs, tmp_path / "out")
-    assert {p.name for p in written} == {"table.md", "table.tex", "table.csv", "table.html", "figure.png",
-                                         "figure.pdf"}
+    assert {p.name for p in written} == {"table.md", "table.tex", "table.csv", "table.html", "figure.png", "figure.pdf"}
     assert all(p.stat().st_size > 0 for p in written)
 
     csv = pd.read_csv(tmp_path / "out" / "table.csv")
@@ -125,10 +146,17 @@ def test_missing_results_leave_rows_out_and_show_the_seed_count(tmp_path):
     assert [row[:4] for row in table.rows] == [["m1", "0.1", "1/2", "63.00"]]
 
 
-@pytest.mark.parametrize(("values", "scale"), [
-    ([0.003, 0.01, 0.05, 0.1], "log"), ([0.1, 0.3, 1.0], "linear"), ([0.5, 1.0, 2.0], "linear"),
-    ([-1.0, 1.0, 100.0], "linear"), (["cls", "mean"], "category"), ([True, False], "category"),
-])
+@pytest.mark.parametrize(
+    ("values", "scale"),
+    [
+        ([0.003, 0.01, 0.05, 0.1], "log"),
+        ([0.1, 0.3, 1.0], "linear"),
+        ([0.5, 1.0, 2.0], "linear"),
+        ([-1.0, 1.0, 100.0], "linear"),
+        (["cls", "mean"], "category"),
+        ([True, False], "category"),
+    ],
+)
 def test_x_axis_scale(values, scale):
     xs, found = x_positions(values)
     assert found == scale
@@ -139,8 +167,21 @@ def test_sweep_command_writes_table_and_figure(tmp_path):
     sweep = _sweep()
     sts, logs = _results(tmp_path, sweep)
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
-    code = main(["sweep", "--sweep", f"@{tmp_path / 'sweep.json'}", "--sts", *map(str, sts),
-                 "--train-logs", *map(str, logs), "--out-dir", str(tmp_path / "out"), "--window", "1"])
+    code = main(
+        [
+            "sweep",
+            "--sweep",
+            f"@{tmp_path / 'sweep.json'}",
+            "--sts",
+            *map(str, sts),
+            "--train-logs",
+            *map(str, logs),
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--window",
+            "1",
+        ]
+    )
     assert code == 0
     csv = pd.read_csv(tmp_path / "out" / "table.csv").set_index("variant")
     assert csv.loc["sg-m~1.0", "gap"] == pytest.approx(2.5)  # window 1: the last logged value
@@ -153,9 +194,18 @@ def test_r_effective_is_the_median_of_the_last_logged_values(tmp_path):
     sweep = _sweep()
     point = sweep["points"][0]["variant"]
     sts = [write_sts(tmp_path, "m1", point, 0, 60.0)]
-    lines = [{"type": "train", "step": step, "loss": 1.0, "gap": 0.1, "gd_active_frac": 0.5,
-              "w_hardest_share": 0.4, "r_effective": r}
-             for step, r in ((10, 9.0), (20, 2.0), (30, 5.1e7), (40, 2.2))]
+    lines = [
+        {
+            "type": "train",
+            "step": step,
+            "loss": 1.0,
+            "gap": 0.1,
+            "gd_active_frac": 0.5,
+            "w_hardest_share": 0.4,
+            "r_effective": r,
+        }
+        for step, r in ((10, 9.0), (20, 2.0), (30, 5.1e7), (40, 2.2))
+    ]
     path = run_dir(tmp_path, "m1", point, 0) / "train_log.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     values = load_sweep(sweep, sts, [path]).set_index("quantity")["value"]

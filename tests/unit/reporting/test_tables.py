@@ -16,8 +16,15 @@ from gradparadigm.reporting.results import load_sts, load_transfer
 from gradparadigm.reporting.tables import latex_escape
 
 # (variant, base score) in the config's (not the paper's) order; seeds 0-2 add 0, 1, 2
-SCORES = {"mhe-mod": 70.0, "untrained": 60.0, "mhe-no-gd": 66.0, "infonce": 75.0, "mhe-ori": 64.0,
-          "bt-ori": 62.0, "bt-mod": 65.0}
+SCORES = {
+    "mhe-mod": 70.0,
+    "untrained": 60.0,
+    "mhe-no-gd": 66.0,
+    "infonce": 75.0,
+    "mhe-ori": 64.0,
+    "bt-ori": 62.0,
+    "bt-mod": 65.0,
+}
 
 
 def _markdown_rows(markdown: str, key: int = 1) -> dict[str, list[str]]:
@@ -31,7 +38,7 @@ def _study_results(root, missing=()):
     """sts.json of m1 for every variant in SCORES (seeds 0-2, untrained: 0), minus ``missing`` runs."""
     paths = []
     for variant, base in SCORES.items():
-        for seed in ([0] if variant == "untrained" else [0, 1, 2]):
+        for seed in [0] if variant == "untrained" else [0, 1, 2]:
             if (variant, seed) not in missing:
                 paths.append(write_sts(root, "m1", variant, seed, base + seed))
     return paths
@@ -44,7 +51,18 @@ def test_sts_table_paper_order_mean_std_and_a_missing_seed(tmp_path, study):
     csv = pd.read_csv(tmp_path / "tables" / "sts.csv")
     assert list(csv.variant) == ["untrained", "infonce", "mhe-ori", "mhe-mod", "mhe-no-gd", "bt-ori", "bt-mod"]
     assert [c for c in csv.columns if not c.endswith((" std", " n"))] == [
-        "model", "variant", "n_seeds", "STS12", "STS13", "STS14", "STS15", "STS16", "STS-B", "SICK-R", "Avg."]
+        "model",
+        "variant",
+        "n_seeds",
+        "STS12",
+        "STS13",
+        "STS14",
+        "STS15",
+        "STS16",
+        "STS-B",
+        "SICK-R",
+        "Avg.",
+    ]
     mod = csv.set_index("variant").loc["mhe-mod"]
     assert mod["STS12"] == pytest.approx(71.0) and mod["STS12 std"] == pytest.approx(1.0) and mod["n_seeds"] == 3
     # Avg. is recomputed from the seven tasks (task i scores base + i): the file's -99 is ignored
@@ -59,8 +77,15 @@ def test_sts_table_paper_order_mean_std_and_a_missing_seed(tmp_path, study):
     assert rows["mhe-mod"][:4] == ["m1", "mhe-mod", "3", "71.00 ± 1.00"]
     assert rows["bt-mod"][2:4] == ["2/3", "65.50 ± 0.71"]  # a missing seed: n shown, no crash
     assert rows["untrained"][2:4] == ["1", "60.00"]  # a baseline is evaluated once
-    for setting in ("Spearman", "'all' setting", "cosine", "test splits", "m1 = packaged:all-MiniLM-L6-v2",
-                    "100 steps", "first 1000 sentences"):
+    for setting in (
+        "Spearman",
+        "'all' setting",
+        "cosine",
+        "test splits",
+        "m1 = packaged:all-MiniLM-L6-v2",
+        "100 steps",
+        "first 1000 sentences",
+    ):
         assert setting in markdown
     tex = (tmp_path / "tables" / "sts.tex").read_text()
     assert r"mhe-mod & 3 & 71.00 $\pm$ 1.00" in tex and r"\toprule" in tex and r"\label{tab:sts}" in tex
@@ -80,8 +105,7 @@ def test_ori_vs_mod_and_ablation_tables(tmp_path, study):
     assert mhe["delta se"] == pytest.approx(math.sqrt(1 / 3 + 1 / 3), abs=1e-4)
     assert table.iloc[1]["mod n"] == 2 and table.iloc[1]["ori n"] == 3
     markdown = (tmp_path / "ori_vs_mod.md").read_text()
-    assert _markdown_rows(markdown, key=1)["MHE"] == ["m1", "MHE", "68.00 ± 1.00", "74.00 ± 1.00", "3",
-                                                      "+6.00 ± 0.82"]
+    assert _markdown_rows(markdown, key=1)["MHE"] == ["m1", "MHE", "68.00 ± 1.00", "74.00 ± 1.00", "3", "+6.00 ± 0.82"]
     assert "68.50 ± 0.71 (n=2)" in markdown  # bt-mod: fewer seeds than its row
 
     ablation = pd.read_csv(tmp_path / "ablation.csv")
@@ -89,7 +113,17 @@ def test_ori_vs_mod_and_ablation_tables(tmp_path, study):
     assert ablation.iloc[0]["no_gd delta"] == pytest.approx(-4.0) and math.isnan(ablation.iloc[0]["no_weight"])
     header = (tmp_path / "ablation.md").read_text().splitlines()[0]
     assert [h.strip() for h in header.strip("|").split("|")] == [
-        "Model", "Loss", "mod", "Seeds", "no GD", "Δ", "no W", "Δ", "no R", "Δ"]
+        "Model",
+        "Loss",
+        "mod",
+        "Seeds",
+        "no GD",
+        "Δ",
+        "no W",
+        "Δ",
+        "no R",
+        "Δ",
+    ]
     assert r"$\Delta$" in (tmp_path / "ablation.tex").read_text()
 
 
@@ -106,8 +140,11 @@ def test_tables_without_applicable_rows_hold_a_note(tmp_path, study):
 
 
 def test_transfer_table(tmp_path, study):
-    paths = [write_transfer(tmp_path, "m1", "mhe-mod", 0, 80.0), write_transfer(tmp_path, "m1", "mhe-mod", 1, 82.0),
-             write_transfer(tmp_path, "m1", "untrained", 0, 70.0)]
+    paths = [
+        write_transfer(tmp_path, "m1", "mhe-mod", 0, 80.0),
+        write_transfer(tmp_path, "m1", "mhe-mod", 1, 82.0),
+        write_transfer(tmp_path, "m1", "untrained", 0, 70.0),
+    ]
     aggregate(study, [], paths, [], tmp_path / "t")
     summary = pd.read_csv(tmp_path / "t" / "transfer.csv")
     assert list(summary.variant) == ["untrained", "mhe-mod"]  # the paper's order
@@ -142,14 +179,24 @@ def test_meta_must_match_the_path(tmp_path):
     result = json.loads(path.read_text())
     result["meta"]["variant"] = "mhe-mod"
     path.write_text(json.dumps(result))
-    with pytest.raises(DataFormatError, match=r"sts\.json: meta variant 'mhe-mod' does not match the path's "
-                                              r"variant 'infonce'"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"sts\.json: meta variant 'mhe-mod' does not match the path's "
+        r"variant 'infonce'",
+    ):
         load_sts([path])
 
 
-@pytest.mark.parametrize("value, problem", [(float("nan"), "not a finite number"), (1e9, "not a finite number"),
-                                            ("71.2", "expected a number"), (None, "expected a number"),
-                                            (True, "expected a number")])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        (float("nan"), "not a finite number"),
+        (1e9, "not a finite number"),
+        ("71.2", "expected a number"),
+        (None, "expected a number"),
+        (True, "expected a number"),
+    ],
+)
 def test_bad_scores_are_rejected(tmp_path, value, problem):
     path = write_sts(tmp_path, "m1", "infonce", 0, 70.0)
     result = json.loads(path.read_text())

@@ -41,8 +41,14 @@ def tiny_model_dir(tmp_path_factory, tokenizer) -> Path:
     from transformers import BertConfig, BertModel
 
     path = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     torch.manual_seed(1234)
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -69,11 +75,19 @@ def views_dir(tmp_path_factory, corpus_file, tiny_model_dir) -> Path:
 def sts_dev() -> pd.DataFrame:
     """16 STS-B-like dev pairs with graded scores (enough for a Spearman that moves when training)."""
     sents = sentences(40)
-    rows = [{"task": "STSBenchmark", "subset": "main-captions", "split": "dev", "sentence1": sents[i],
-             "sentence2": sents[(i * 7) % 40], "score": float(i % 6), "line": i + 1} for i in range(16)]
+    rows = [
+        {
+            "task": "STSBenchmark",
+            "subset": "main-captions",
+            "split": "dev",
+            "sentence1": sents[i],
+            "sentence2": sents[(i * 7) % 40],
+            "score": float(i % 6),
+            "line": i + 1,
+        }
+        for i in range(16)
+    ]
     return pd.DataFrame(rows)
-
-
 
 
 @pytest.fixture(scope="session")
@@ -82,10 +96,23 @@ def run_training(tiny_model_dir, views_dir, sts_dev):
     from gradparadigm.training.trainer import train
 
     def run(out: Path, *, settings: TrainSettings = FAST, loss: str = "infonce", **kwargs):
-        paths = {"model_out": out / "model", "log_out": out / "train_log.jsonl",
-                 "hparams_out": out / "hparams.json", "checkpoint_dir": out / "checkpoint"}
-        options = {"model_source": str(tiny_model_dir), "views_dir": views_dir, "sts_table": sts_dev,
-                   "loss": loss, "settings": settings, "seed": 0, "progress": False, **paths, **kwargs}
+        paths = {
+            "model_out": out / "model",
+            "log_out": out / "train_log.jsonl",
+            "hparams_out": out / "hparams.json",
+            "checkpoint_dir": out / "checkpoint",
+        }
+        options = {
+            "model_source": str(tiny_model_dir),
+            "views_dir": views_dir,
+            "sts_table": sts_dev,
+            "loss": loss,
+            "settings": settings,
+            "seed": 0,
+            "progress": False,
+            **paths,
+            **kwargs,
+        }
         return train(**options), paths
 
     return run

@@ -36,14 +36,18 @@ def on_path(monkeypatch):
 
 
 def _study(loss: str = NAME) -> dict:
-    return {"models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
-            "variants": {"dcl": {"loss": loss, "loss_args": {"tau": 0.1}}}}
+    return {
+        "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
+        "variants": {"dcl": {"loss": loss, "loss_args": {"tau": 0.1}}},
+    }
 
 
 def test_the_example_closed_form_equals_autograd(on_path):
     gen = torch.Generator().manual_seed(0)
-    z0, z1 = torch.randn(6, 16, generator=gen, dtype=torch.float64), torch.randn(6, 16, generator=gen,
-                                                                                 dtype=torch.float64)
+    z0, z1 = (
+        torch.randn(6, 16, generator=gen, dtype=torch.float64),
+        torch.randn(6, 16, generator=gen, dtype=torch.float64),
+    )
     loss = build_loss(NAME, tau=0.1)
     grad, e0, e1 = anchor_gradient(loss, z0, z1)
     torch.testing.assert_close(paradigm_gradient(loss.components(e0, e1), e0, e1), grad)
@@ -57,12 +61,15 @@ def test_a_config_names_it_and_its_file_is_part_of_the_code_version(on_path):
     assert training_code_version(NAME) != training_code_version("infonce")
 
 
-@pytest.mark.parametrize(("loss", "message"), [
-    ("nosuchmodule:Loss", "cannot import module 'nosuchmodule'"),
-    ("decoupled_infonce:Missing", "no such attribute"),
-    ("decoupled_infonce:torch", "not a PairLoss subclass"),
-    ("no_such_loss", "unknown loss 'no_such_loss'; valid: infonce"),
-])
+@pytest.mark.parametrize(
+    ("loss", "message"),
+    [
+        ("nosuchmodule:Loss", "cannot import module 'nosuchmodule'"),
+        ("decoupled_infonce:Missing", "no such attribute"),
+        ("decoupled_infonce:torch", "not a PairLoss subclass"),
+        ("no_such_loss", "unknown loss 'no_such_loss'; valid: infonce"),
+    ],
+)
 def test_a_bad_loss_names_the_key(on_path, loss, message):
     with pytest.raises(ConfigError) as info:
         resolve_run_settings(validate_config(_study(loss)), "m", "dcl")
@@ -80,9 +87,24 @@ def test_it_trains(on_path, tmp_path, run_training):
 def test_snakemake_dry_runs_it_from_the_folder_that_holds_it(tmp_path):
     shutil.copy(EXAMPLE / "decoupled_infonce.py", tmp_path)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(_study()))
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "results/m/dcl/seed~0/sts.json",
-                             "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-                             "--configfile", str(tmp_path / "config.yaml")],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "-p",
+            "results/m/dcl/seed~0/sts.json",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"--loss {NAME}" in result.stdout

@@ -102,8 +102,9 @@ def test_dynamics_do_not_change_the_run(tmp_path, run_training):
     assert len(trains) == 6 and all(set(DYNAMICS_KEYS) <= set(r) for r in trains)
     assert not any(set(DYNAMICS_KEYS) & set(r) for r in without)
     strip = set(DYNAMICS_KEYS) | set(TIMING_KEYS)
-    assert [{k: v for k, v in r.items() if k not in strip} for r in with_dynamics] == \
-        [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in without]  # same losses, lr, scores
+    assert [{k: v for k, v in r.items() if k not in strip} for r in with_dynamics] == [
+        {k: v for k, v in r.items() if k not in TIMING_KEYS} for r in without
+    ]  # same losses, lr, scores
     a, b = _weights(on["model_out"]), _weights(off["model_out"])
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 

@@ -24,8 +24,11 @@ def test_auto_head_follows_the_official_code():
 def test_head_kinds_compute_their_formulas():
     torch.manual_seed(0)
     x = torch.randn(5, 16)
-    for kind, expected in [("linear", lambda h: h.linear(x)), ("tanh_linear", lambda h: h.linear(torch.tanh(x))),
-                           ("simcse", lambda h: torch.tanh(h.linear(x)))]:
+    for kind, expected in [
+        ("linear", lambda h: h.linear(x)),
+        ("tanh_linear", lambda h: h.linear(torch.tanh(x))),
+        ("simcse", lambda h: torch.tanh(h.linear(x))),
+    ]:
         head = build_head(kind, 16, 0.5)
         assert torch.equal(head(x), expected(head))
     assert isinstance(build_head("none", 16), torch.nn.Identity)

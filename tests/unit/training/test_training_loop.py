@@ -26,8 +26,10 @@ def weights(model_dir) -> dict[str, torch.Tensor]:
 
 
 def records(log_path) -> list[dict]:
-    return [{k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS}
-            for line in log_path.read_text().splitlines()]
+    return [
+        {k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS}
+        for line in log_path.read_text().splitlines()
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +60,21 @@ def test_outputs_and_records(baseline):
     log = records(paths["log_out"])
     assert [r["step"] for r in log if r["type"] == "eval"] == [2, 4, 6]
     first = log[0]
-    for key in ("step", "epoch", "loss", "lr", "pos_cos", "neg_cos_mean", "neg_cos_hardest", "gap", "alignment",
-                "uniformity", "gd_active_frac", "w_hardest_share", "r_effective"):
+    for key in (
+        "step",
+        "epoch",
+        "loss",
+        "lr",
+        "pos_cos",
+        "neg_cos_mean",
+        "neg_cos_hardest",
+        "gap",
+        "alignment",
+        "uniformity",
+        "gd_active_frac",
+        "w_hardest_share",
+        "r_effective",
+    ):
         assert key in first
     assert first["lr"] == pytest.approx(FAST.lr * 5 / 6)  # linear decay to 0 over 6 steps, no warm-up
     evals = [r for r in log if r["type"] == "eval"]
@@ -76,8 +91,9 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, baseline, run_trainin
     _, ref = baseline
     _, again = run_training(tmp_path / "again")
     assert records(again["log_out"]) == records(ref["log_out"])
-    assert all(torch.equal(a, b) for a, b in zip(weights(again["model_out"]).values(),
-                                                   weights(ref["model_out"]).values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(weights(again["model_out"]).values(), weights(ref["model_out"]).values())
+    )
     _, other = run_training(tmp_path / "other", seed=1)
     assert records(other["log_out"]) != records(ref["log_out"])
 
@@ -85,8 +101,9 @@ def test_same_seed_same_run_other_seed_other_run(tmp_path, baseline, run_trainin
 def test_diagnostics_do_not_change_the_trajectory(tmp_path, baseline, run_training):
     _, ref = baseline  # logs every step
     _, quiet = run_training(tmp_path, settings=dataclasses.replace(FAST, log_steps=100))
-    assert all(torch.equal(a, b) for a, b in zip(weights(quiet["model_out"]).values(),
-                                                   weights(ref["model_out"]).values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(weights(quiet["model_out"]).values(), weights(ref["model_out"]).values())
+    )
 
 
 @pytest.mark.parametrize("how", ["killed", "signalled"])
@@ -160,10 +177,29 @@ def test_cli_reports_divergence_in_one_line(tmp_path, tiny_model_dir, views_dir,
 
     write_table(sts_dev, tmp_path / "sts.parquet")
     settings = json.dumps({"batch_size": 8, "max_steps": 3, "eval_steps": 3, "lr": 1e30, "log_steps": 1})
-    code = main(["train", "--model", str(tiny_model_dir), "--views", str(views_dir), "--sts-table",
-                 str(tmp_path / "sts.parquet"), "--loss", "mpt", "--settings", settings,
-                 "--model-out", str(tmp_path / "model"), "--log-out", str(tmp_path / "log.jsonl"),
-                 "--hparams-out", str(tmp_path / "hparams.json"), "--checkpoint-dir", str(tmp_path / "ckpt")])
+    code = main(
+        [
+            "train",
+            "--model",
+            str(tiny_model_dir),
+            "--views",
+            str(views_dir),
+            "--sts-table",
+            str(tmp_path / "sts.parquet"),
+            "--loss",
+            "mpt",
+            "--settings",
+            settings,
+            "--model-out",
+            str(tmp_path / "model"),
+            "--log-out",
+            str(tmp_path / "log.jsonl"),
+            "--hparams-out",
+            str(tmp_path / "hparams.json"),
+            "--checkpoint-dir",
+            str(tmp_path / "ckpt"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "error: training diverged at step" in err and "No model was written" in err
@@ -202,7 +238,7 @@ def test_saved_model_loads_everywhere_with_the_same_embeddings(pooler, tmp_path,
     os.umask(mask)
     assert {oct(p.stat().st_mode & 0o777) for p in model_dir.rglob("*") if p.is_file()} == {oct(0o666 & ~mask)}
     card = (model_dir / "README.md").read_text()
-    assert "Base model | `" in card and "Loss | `infonce` with `{\"tau\": 0.05}`" in card
+    assert "Base model | `" in card and 'Loss | `infonce` with `{"tau": 0.05}`' in card
     assert f"Pooling | `{pooler}`" in card and "best STS-B dev Spearman" in card and "2402.18281" in card
 
 
@@ -231,11 +267,32 @@ def test_sigkilled_cli_run_resumes_to_the_same_model(tmp_path, run_training, tin
     settings = dataclasses.replace(FAST, max_steps=120, eval_steps=40, log_steps=10, checkpoint_steps=20)
     write_table(sts_dev, tmp_path / "sts.parquet")
     out = tmp_path / "cli"
-    command = [sys.executable, "-m", "gradparadigm", "train", "--model", str(tiny_model_dir), "--views",
-               str(views_dir), "--sts-table", str(tmp_path / "sts.parquet"), "--loss", "infonce",
-               "--settings", json.dumps(settings.to_dict()), "--threads", "1",
-               "--model-out", str(out / "model"), "--log-out", str(out / "train_log.jsonl"),
-               "--hparams-out", str(out / "hparams.json"), "--checkpoint-dir", str(out / "checkpoint")]
+    command = [
+        sys.executable,
+        "-m",
+        "gradparadigm",
+        "train",
+        "--model",
+        str(tiny_model_dir),
+        "--views",
+        str(views_dir),
+        "--sts-table",
+        str(tmp_path / "sts.parquet"),
+        "--loss",
+        "infonce",
+        "--settings",
+        json.dumps(settings.to_dict()),
+        "--threads",
+        "1",
+        "--model-out",
+        str(out / "model"),
+        "--log-out",
+        str(out / "train_log.jsonl"),
+        "--hparams-out",
+        str(out / "hparams.json"),
+        "--checkpoint-dir",
+        str(out / "checkpoint"),
+    ]
     src = str(Path(trainer_module.__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": src, "HF_HUB_OFFLINE": "1"}
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

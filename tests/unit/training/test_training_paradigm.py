@@ -32,8 +32,11 @@ def test_paradigm_with_chosen_parts_trains_and_records_them(tmp_path, run_traini
     after = load_file(str(paths["model_out"] / "model.safetensors"))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder.layer."))
     stored = json.loads(paths["hparams_out"].read_text())["loss_args"]
-    assert stored == {"gd": {"kind": "soft", "tau": 0.1}, "ratio": {"kind": "arccon", "u": np.pi / 18},
-                      "weight": {"kind": "hardest"}}
+    assert stored == {
+        "gd": {"kind": "soft", "tau": 0.1},
+        "ratio": {"kind": "arccon", "u": np.pi / 18},
+        "weight": {"kind": "hardest"},
+    }
     assert record["loss"] == "paradigm"
 
 

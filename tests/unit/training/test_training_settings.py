@@ -40,16 +40,18 @@ def test_the_schema_does_not_repeat_the_loss_library(schema):
 
 def _config(**variant) -> dict:
     return {
-        "models": {"m1": {"source": "src1", "train": {"batch_size": 32, "lr": 2e-5}},
-                   "m2": {"source": "src2"}},
+        "models": {"m1": {"source": "src1", "train": {"batch_size": 32, "lr": 2e-5}}, "m2": {"source": "src2"}},
         "variants": {"v": {"loss": "mhe", "pooler": "cls", **variant}},
         "train": {"lr": 1e-5, "eval_steps": 50},
     }
 
 
 def test_layers_resolve_in_order():
-    config = _config(train={"lr": 5e-6}, loss_args={"gd": True},
-                     per_model={"m2": {"train": {"batch_size": 512}, "loss_args": {"r": 1.25}}})
+    config = _config(
+        train={"lr": 5e-6},
+        loss_args={"gd": True},
+        per_model={"m2": {"train": {"batch_size": 512}, "loss_args": {"r": 1.25}}},
+    )
     m1 = resolve_run_settings(config, "m1", "v")
     m2 = resolve_run_settings(config, "m2", "v")
     assert m1["train"]["lr"] == 5e-6 and m1["train"]["batch_size"] == 32 and m1["train"]["eval_steps"] == 50
@@ -66,16 +68,19 @@ def test_untrained_variant_has_no_run_settings():
     assert resolve_run_settings(config, "m1", "base") is None
 
 
-@pytest.mark.parametrize(("variant", "key"), [
-    ({"loss_args": {"temperature": 0.1}}, "variants.v.loss_args"),
-    ({"per_model": {"m1": {"loss_args": {"gd": "yes"}}}}, "variants.v.per_model.m1.loss_args"),
-    ({"per_model": {"bert": {}}}, "variants.v.per_model.bert"),
-    ({"train": {"batch_size": 1}}, "variants.v.train.batch_size"),
-    ({"per_model": {"m1": {"train": {"head": "mlp"}}}}, "variants.v.per_model.m1.train.head"),
-    ({"train": {"learning_rate": 1e-5}}, "variants.v.train.learning_rate"),
-    ({"augment": {"strategy": "word_deletion", "rate": 0}}, "variants.v.augment.rate"),
-    ({"augment": {"strategy": "crop"}}, "variants.v.augment.strategy"),
-])
+@pytest.mark.parametrize(
+    ("variant", "key"),
+    [
+        ({"loss_args": {"temperature": 0.1}}, "variants.v.loss_args"),
+        ({"per_model": {"m1": {"loss_args": {"gd": "yes"}}}}, "variants.v.per_model.m1.loss_args"),
+        ({"per_model": {"bert": {}}}, "variants.v.per_model.bert"),
+        ({"train": {"batch_size": 1}}, "variants.v.train.batch_size"),
+        ({"per_model": {"m1": {"train": {"head": "mlp"}}}}, "variants.v.per_model.m1.train.head"),
+        ({"train": {"learning_rate": 1e-5}}, "variants.v.train.learning_rate"),
+        ({"augment": {"strategy": "word_deletion", "rate": 0}}, "variants.v.augment.rate"),
+        ({"augment": {"strategy": "crop"}}, "variants.v.augment.strategy"),
+    ],
+)
 def test_bad_values_name_their_config_key(variant, key):
     with pytest.raises(ConfigError) as info:
         resolve_run_settings(_config(**variant), "m1", "v")
@@ -99,8 +104,17 @@ def test_resolution_does_not_modify_the_config():
 
 def test_train_settings_validation():
     assert TrainSettings().to_dict() == TRAIN_DEFAULTS
-    for bad in ({"lr": 0}, {"max_steps": 0}, {"warmup_ratio": 1.0}, {"device": "gpu"}, {"precision": "fp16"},
-                {"freeze_embeddings": 1}, {"eval_steps": 2.5}, {"lr": float("inf")}, {"grad_clip": float("nan")}):
+    for bad in (
+        {"lr": 0},
+        {"max_steps": 0},
+        {"warmup_ratio": 1.0},
+        {"device": "gpu"},
+        {"precision": "fp16"},
+        {"freeze_embeddings": 1},
+        {"eval_steps": 2.5},
+        {"lr": float("inf")},
+        {"grad_clip": float("nan")},
+    ):
         with pytest.raises(ConfigError, match=rf"'train\.{next(iter(bad))}'"):
             TrainSettings(**bad)
 
@@ -126,10 +140,15 @@ def test_views_key_follows_every_setting_that_shapes_the_views():
     assert base.startswith("dropout-len32-")
     assert views_key("src", 32, dropout, seed=7) == base  # dropout views do not depend on the seed
     deletion = AugmentSettings("word_deletion", 0.1)
-    keys = {base, views_key("other", 32, dropout, 0), views_key("src", 64, dropout, 0),
-            views_key("src", 32, deletion, 0), views_key("src", 32, deletion, 1),
-            views_key("src", 32, AugmentSettings("word_deletion", 0.2), 0),
-            views_key("src", 32, AugmentSettings("token_shuffle", 0.1), 0)}
+    keys = {
+        base,
+        views_key("other", 32, dropout, 0),
+        views_key("src", 64, dropout, 0),
+        views_key("src", 32, deletion, 0),
+        views_key("src", 32, deletion, 1),
+        views_key("src", 32, AugmentSettings("word_deletion", 0.2), 0),
+        views_key("src", 32, AugmentSettings("token_shuffle", 0.1), 0),
+    }
     assert len(keys) == 7
     assert views_key("src", 32, deletion, 1).startswith("word_deletion-r0.1-len32-seed1-")
     assert views_key("src", 32, {"strategy": "word_deletion", "rate": 0.1}, 1) == views_key("src", 32, deletion, 1)

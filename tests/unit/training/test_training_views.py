@@ -56,8 +56,9 @@ def test_discrete_views_and_cache_reuse(tmp_path, corpus_file, tiny_model_dir, v
             assert Counter(row[view]) == Counter(ref["input_ids_0"])
     assert meta["identical_views"] < 40
 
-    deletion = build_views(corpus_file, source, tmp_path / "del", augment=AugmentSettings("word_deletion", 0.3),
-                           seed=3, progress=False)
+    deletion = build_views(
+        corpus_file, source, tmp_path / "del", augment=AugmentSettings("word_deletion", 0.3), seed=3, progress=False
+    )
     deleted, _ = load_views(tmp_path / "del")
     assert deletion["mean_tokens_view0"] < meta["mean_tokens_view0"]
     assert deleted["input_ids_0"] != deleted["input_ids_1"]
@@ -82,10 +83,18 @@ def test_changed_corpus_rebuilds(tmp_path, corpus_file, tiny_model_dir):
 
 
 def test_collate_interleaves_and_pads():
-    batch = collate([[101, 5, 102], [101, 6, 7, 8, 102]], [[101, 9, 102], [101, 102]], pad_id=0,
-                    input_names=["input_ids", "token_type_ids", "attention_mask"])
-    assert batch["input_ids"].tolist() == [[101, 5, 102, 0, 0], [101, 9, 102, 0, 0],
-                                           [101, 6, 7, 8, 102], [101, 102, 0, 0, 0]]
+    batch = collate(
+        [[101, 5, 102], [101, 6, 7, 8, 102]],
+        [[101, 9, 102], [101, 102]],
+        pad_id=0,
+        input_names=["input_ids", "token_type_ids", "attention_mask"],
+    )
+    assert batch["input_ids"].tolist() == [
+        [101, 5, 102, 0, 0],
+        [101, 9, 102, 0, 0],
+        [101, 6, 7, 8, 102],
+        [101, 102, 0, 0, 0],
+    ]
     assert batch["attention_mask"].sum(1).tolist() == [3, 3, 5, 2]
     assert batch["token_type_ids"].abs().sum() == 0
     assert "token_type_ids" not in collate([[1, 2]], [[1, 2]], 1, ["input_ids", "attention_mask"])

@@ -8,8 +8,13 @@ from gradparadigm.training.settings import TrainSettings
 
 SUBJECTS = ["the cat", "a young man", "the committee", "my neighbour", "an old river", "the orchestra"]
 VERBS = ["watched", "described", "ignored", "painted", "followed", "remembered"]
-OBJECTS = ["the bright station near the harbour", "a long letter about the war", "three small boats",
-           "the history of the northern railway", "an empty house on the hill"]
+OBJECTS = [
+    "the bright station near the harbour",
+    "a long letter about the war",
+    "three small boats",
+    "the history of the northern railway",
+    "an empty house on the hill",
+]
 
 
 def sentences(n: int) -> list[str]:

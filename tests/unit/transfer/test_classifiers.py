@@ -13,8 +13,22 @@ from torch import nn
 from gradparadigm.evaluation.classifiers import FitGroup, SklearnLogReg, TorchLogReg, _LockstepTrainer
 
 
-def senteval_reference_fit(X, y, nclasses, train, valid, l2, *, optim="adam", batch_size=64, tenacity=5,
-                           epoch_size=4, max_epoch=200, seed=1111, validation_split=0.05):
+def senteval_reference_fit(
+    X,
+    y,
+    nclasses,
+    train,
+    valid,
+    l2,
+    *,
+    optim="adam",
+    batch_size=64,
+    tenacity=5,
+    epoch_size=4,
+    max_epoch=200,
+    seed=1111,
+    validation_split=0.05,
+):
     """One SentEval ``MLP(nhid=0).fit`` in plain torch: returns (best nn.Linear, epochs trained)."""
     np.random.seed(seed)  # PyTorchClassifier.__init__
     torch.manual_seed(seed)
@@ -36,7 +50,7 @@ def senteval_reference_fit(X, y, nclasses, train, valid, l2, *, optim="adam", ba
         for _ in range(epoch_size):
             permutation = np.random.permutation(len(trainX))
             for i in range(0, len(trainX), batch_size):
-                idx = torch.from_numpy(permutation[i:i + batch_size])
+                idx = torch.from_numpy(permutation[i : i + batch_size])
                 loss = loss_fn(model(trainX[idx]), trainy[idx])
                 optimizer.zero_grad()
                 loss.backward()
@@ -62,19 +76,28 @@ def _toy(n=640, d=10, nclasses=3, seed=0):
 
 def test_initialisation_is_nn_linear_after_manual_seed():
     X, y = _toy(n=50, d=7)
-    trainer = _LockstepTrainer(TorchLogReg(progress=False), torch.from_numpy(X), torch.from_numpy(y), 3,
-                               [FitGroup(np.arange(40), np.arange(40, 50), (1e-5, 1e-3), np.arange(40, 50))])
+    trainer = _LockstepTrainer(
+        TorchLogReg(progress=False),
+        torch.from_numpy(X),
+        torch.from_numpy(y),
+        3,
+        [FitGroup(np.arange(40), np.arange(40, 50), (1e-5, 1e-3), np.arange(40, 50))],
+    )
     torch.manual_seed(1111)
     linear = nn.Linear(7, 3)
     for r in range(2):
-        assert torch.equal(trainer.W[0, 3 * r:3 * r + 3], linear.weight.detach())
-        assert torch.equal(trainer.b[0, 3 * r:3 * r + 3], linear.bias.detach())
+        assert torch.equal(trainer.W[0, 3 * r : 3 * r + 3], linear.weight.detach())
+        assert torch.equal(trainer.b[0, 3 * r : 3 * r + 3], linear.bias.detach())
 
 
-@pytest.mark.parametrize("settings", [
-    dict(optim="adam", batch_size=64, tenacity=5, epoch_size=4),  # SentEval "test"
-    dict(optim="rmsprop", batch_size=128, tenacity=3, epoch_size=2),  # SentEval prototyping
-], ids=["adam", "rmsprop"])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(optim="adam", batch_size=64, tenacity=5, epoch_size=4),  # SentEval "test"
+        dict(optim="rmsprop", batch_size=128, tenacity=3, epoch_size=2),  # SentEval prototyping
+    ],
+    ids=["adam", "rmsprop"],
+)
 def test_batched_trainer_reproduces_senteval_fits(settings):
     X, y = _toy()
     # groups of different sizes (short last batches, different batch counts per pass), validation_data
@@ -92,9 +115,9 @@ def test_batched_trainer_reproduces_senteval_fits(settings):
         for r, l2 in enumerate(group.regs):
             model, nepoch = senteval_reference_fit(X, y, 3, group.train, group.valid, l2, **settings)
             assert trainer.epochs_trained[g, r] == nepoch
-            W = trainer.best_W[g, 3 * r:3 * r + 3]
+            W = trainer.best_W[g, 3 * r : 3 * r + 3]
             torch.testing.assert_close(W, model.weight.detach(), rtol=1e-4, atol=1e-5)
-            torch.testing.assert_close(trainer.best_b[g, 3 * r:3 * r + 3], model.bias.detach(), rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(trainer.best_b[g, 3 * r : 3 * r + 3], model.bias.detach(), rtol=1e-4, atol=1e-5)
             expected = model(torch.from_numpy(X[group.predict])).argmax(1).numpy()
             np.testing.assert_array_equal(predictions[g][r], expected)
 

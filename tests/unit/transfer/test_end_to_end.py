@@ -31,16 +31,26 @@ def small_real_table(downstream):
 
 
 def _without_timing(result: dict) -> dict:
-    return {k: ({t: {m: v for m, v in r.items() if m not in TIMING_KEYS} for t, r in v.items()} if k == "tasks" else v)
-            for k, v in result.items()}
+    return {
+        k: ({t: {m: v for m, v in r.items() if m not in TIMING_KEYS} for t, r in v.items()} if k == "tasks" else v)
+        for k, v in result.items()
+    }
 
 
 # sklearn fits one model at a time: three tasks cover its three protocols (inner k-fold, split, k-fold)
 @pytest.mark.parametrize("engine,tasks", [("torch", TRANSFER_TASKS), ("sklearn", ("CR", "SST2", "MRPC"))])
 def test_tasks_on_real_subsets(small_real_table, tmp_path, engine, tasks, make_encoder):
     encoder = make_encoder()
-    result = run_transfer(small_real_table, encoder, tasks=tasks, mode="fast", engine=engine, cache_dir=tmp_path,
-                          fingerprint="bow-32", progress=False)
+    result = run_transfer(
+        small_real_table,
+        encoder,
+        tasks=tasks,
+        mode="fast",
+        engine=engine,
+        cache_dir=tmp_path,
+        fingerprint="bow-32",
+        progress=False,
+    )
     json.dumps(result)  # JSON-ready
     assert result["engine"] == engine and result["mode"] == "fast" and result["settings"]["kfold"] == 5
     assert list(result["tasks"]) == list(tasks)
@@ -58,8 +68,16 @@ def test_tasks_on_real_subsets(small_real_table, tmp_path, engine, tasks, make_e
     assert encoder.calls == len(tasks)
 
     # the second run is served from the cache and gives the same numbers
-    again = run_transfer(small_real_table, encoder, tasks=tasks, mode="fast", engine=engine, cache_dir=tmp_path,
-                         fingerprint="bow-32", progress=False)
+    again = run_transfer(
+        small_real_table,
+        encoder,
+        tasks=tasks,
+        mode="fast",
+        engine=engine,
+        cache_dir=tmp_path,
+        fingerprint="bow-32",
+        progress=False,
+    )
     assert encoder.calls == len(tasks) and all(s["embeddings_from_cache"] for s in again["tasks"].values())
     assert _without_timing(again) == _without_timing(result)
 
@@ -75,9 +93,15 @@ def _keyword_table() -> pd.DataFrame:
         return " ".join(words)
 
     rows = []
-    sizes = {"MR": {"train": 160}, "CR": {"train": 160}, "SUBJ": {"train": 160}, "MPQA": {"train": 160},
-             "SST2": {"train": 160, "dev": 60, "test": 60}, "TREC": {"train": 240, "test": 60},
-             "MRPC": {"train": 160, "test": 60}}
+    sizes = {
+        "MR": {"train": 160},
+        "CR": {"train": 160},
+        "SUBJ": {"train": 160},
+        "MPQA": {"train": 160},
+        "SST2": {"train": 160, "dev": 60, "test": 60},
+        "TREC": {"train": 240, "test": 60},
+        "MRPC": {"train": 160, "test": 60},
+    }
     for task, splits in sizes.items():
         nclasses = 6 if task == "TREC" else 2
         for split, n in splits.items():
@@ -95,8 +119,9 @@ def _keyword_table() -> pd.DataFrame:
 @pytest.mark.parametrize("engine,mode", [("torch", "fast"), ("sklearn", "fast"), ("torch", "test")])
 def test_learnable_tasks_are_learned(engine, mode, make_encoder):
     tasks = TRANSFER_TASKS if mode == "fast" else ("CR", "TREC")
-    result = run_transfer(_keyword_table(), make_encoder(dim=128), tasks=tasks, mode=mode, engine=engine,
-                          progress=False)
+    result = run_transfer(
+        _keyword_table(), make_encoder(dim=128), tasks=tasks, mode=mode, engine=engine, progress=False
+    )
     accs = {task: scores["acc"] for task, scores in result["tasks"].items()}
     assert all(acc >= 90 for acc in accs.values()), accs
     if "MRPC" in accs:
@@ -107,10 +132,26 @@ def test_learnable_tasks_are_learned(engine, mode, make_encoder):
 def test_changed_fingerprint_reencodes(tmp_path, make_encoder):
     table = _keyword_table()
     encoder = make_encoder()
-    run_transfer(table, encoder, tasks=["TREC"], mode="fast", engine="sklearn", cache_dir=tmp_path,
-                 fingerprint="model-a", progress=False)
-    run_transfer(table, encoder, tasks=["TREC"], mode="fast", engine="sklearn", cache_dir=tmp_path,
-                 fingerprint="model-b", progress=False)
+    run_transfer(
+        table,
+        encoder,
+        tasks=["TREC"],
+        mode="fast",
+        engine="sklearn",
+        cache_dir=tmp_path,
+        fingerprint="model-a",
+        progress=False,
+    )
+    run_transfer(
+        table,
+        encoder,
+        tasks=["TREC"],
+        mode="fast",
+        engine="sklearn",
+        cache_dir=tmp_path,
+        fingerprint="model-b",
+        progress=False,
+    )
     assert encoder.calls == 2
     assert len(list(tmp_path.glob("TREC-*.npy"))) == 2 and not list(tmp_path.glob("*.tmp"))
     with pytest.raises(ValueError, match="fingerprint"):

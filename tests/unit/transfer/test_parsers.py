@@ -27,9 +27,17 @@ def test_row_counts_match_the_mirror_readme(table):
     counts = table.groupby(["task", "split"]).size().to_dict()
     # the mirror README's "Counts" table, written out again here rather than read from the module
     assert counts == {
-        ("MR", "train"): 10662, ("CR", "train"): 3775, ("SUBJ", "train"): 10000, ("MPQA", "train"): 10606,
-        ("SST2", "train"): 67349, ("SST2", "dev"): 872, ("SST2", "test"): 1821,
-        ("TREC", "train"): 5452, ("TREC", "test"): 500, ("MRPC", "train"): 4076, ("MRPC", "test"): 1725,
+        ("MR", "train"): 10662,
+        ("CR", "train"): 3775,
+        ("SUBJ", "train"): 10000,
+        ("MPQA", "train"): 10606,
+        ("SST2", "train"): 67349,
+        ("SST2", "dev"): 872,
+        ("SST2", "test"): 1821,
+        ("TREC", "train"): 5452,
+        ("TREC", "test"): 500,
+        ("MRPC", "train"): 4076,
+        ("MRPC", "test"): 1725,
     }
     assert counts == EXPECTED_ROWS
     assert sorted(table["task"].unique()) == sorted(TRANSFER_TASKS)
@@ -125,7 +133,10 @@ def test_mrpc_header_bom_and_rows(tmp_path):
     _write(folder / "msr_paraphrase_test.txt", header + "1\t5\t6\tg\th\n")
     mrpc = parse_mrpc(tmp_path)
     assert mrpc[["split", "sentence1", "sentence2", "label", "line"]].values.tolist() == [
-        ["train", "A b .", "c d", 1, 2], ["train", "e", "f", 0, 3], ["test", "g", "h", 1, 2]]
+        ["train", "A b .", "c d", 1, 2],
+        ["train", "e", "f", 0, 3],
+        ["test", "g", "h", 1, 2],
+    ]
     _write(folder / "msr_paraphrase_test.txt", "1\t5\t6\tg\th\n")  # header missing
     with pytest.raises(DataFormatError, match=r"msr_paraphrase_test\.txt:1: expected the header"):
         parse_mrpc(tmp_path)
@@ -151,8 +162,11 @@ def test_binary_order_labels_and_count_check(tmp_path):
     _write(tmp_path / "SUBJ" / "subj.subjective", "a  dull ,  lifeless movie .\n")
     subj = parse_binary(tmp_path, "SUBJ")
     assert subj[["sentence1", "label", "file", "line"]].values.tolist() == [
-        ["the film is set in 1920 .", 1, "subj.objective", 1], ["", 1, "subj.objective", 2],
-        ["it stars two actors .", 1, "subj.objective", 3], ["a dull , lifeless movie .", 0, "subj.subjective", 1]]
+        ["the film is set in 1920 .", 1, "subj.objective", 1],
+        ["", 1, "subj.objective", 2],
+        ["it stars two actors .", 1, "subj.objective", 3],
+        ["a dull , lifeless movie .", 0, "subj.subjective", 1],
+    ]
     with pytest.raises(DataFormatError, match=r"SUBJ train has 4 rows; the SentEval data has 10000"):
         parse_transfer_tasks(tmp_path, ["SUBJ"])
     assert len(parse_transfer_tasks(tmp_path, ["SUBJ"], check_counts=False)) == 4

@@ -44,12 +44,15 @@ def test_folds_are_reproducible_and_seeded():
 
 # -- SentEval's row order -----------------------------------------------------------------------------
 def test_senteval_order_sorts_by_tokens_then_label_from_file_order():
-    rows = pd.DataFrame({
-        "task": "MR", "split": "train",
-        "sentence1": ["a b c", "a", "x y", "z", "q r"],
-        "label": [1, 1, 0, 0, 1],
-        "line": [1, 2, 1, 2, 3],
-    })
+    rows = pd.DataFrame(
+        {
+            "task": "MR",
+            "split": "train",
+            "sentence1": ["a b c", "a", "x y", "z", "q r"],
+            "label": [1, 1, 0, 0, 1],
+            "line": [1, 2, 1, 2, 3],
+        }
+    )
     # SentEval: pos + neg = [a b c, a, q r, x y, z]; sorted by (tokens, label), stable
     expected = ["z", "a", "x y", "q r", "a b c"]
     assert rows["sentence1"].to_numpy()[senteval_order(rows)].tolist() == expected
@@ -58,11 +61,16 @@ def test_senteval_order_sorts_by_tokens_then_label_from_file_order():
 
 
 def test_senteval_order_for_mrpc_uses_both_lengths():
-    rows = pd.DataFrame({
-        "task": "MRPC", "split": "train",
-        "sentence1": ["a b", "a b", "c", "d e"], "sentence2": ["x y z", "x", "y", "x"],
-        "label": [0, 1, 1, 0], "line": [2, 3, 4, 5],
-    })
+    rows = pd.DataFrame(
+        {
+            "task": "MRPC",
+            "split": "train",
+            "sentence1": ["a b", "a b", "c", "d e"],
+            "sentence2": ["x y z", "x", "y", "x"],
+            "label": [0, 1, 1, 0],
+            "line": [2, 3, 4, 5],
+        }
+    )
     # keys (tokens A, tokens B, label): row0 (2,3,0), row1 (2,1,1), row2 (1,1,1), row3 (2,1,0)
     assert senteval_order(rows).tolist() == [2, 3, 1, 0]
 
@@ -114,7 +122,7 @@ def test_inner_kfold_selects_the_best_value_in_every_outer_fold(best):
     assert len(inner_call) == 25 and len(refit_call) == 5
     outer = stratified_folds(y, 5, 1111)
     for o, (train, test) in enumerate(outer):
-        for group in inner_call[5 * o:5 * o + 5]:  # inner folds only ever see the outer training rows
+        for group in inner_call[5 * o : 5 * o + 5]:  # inner folds only ever see the outer training rows
             assert set(group.train) | set(group.predict) <= set(train)
             np.testing.assert_array_equal(group.valid, group.predict)  # early stopping on the inner test fold
         refit = refit_call[o]
@@ -175,8 +183,10 @@ class SklearnWithGrid(SklearnLogReg):
 
 # 25 passes per epoch: the decay reaches its fixed point before the first early-stopping check, so the
 # heavily decayed models cannot be saved by stopping early on a lucky transient.
-REAL_ENGINES = [TorchWithGrid(progress=False, optim="rmsprop", batch_size=128, tenacity=3, epoch_size=25),
-                SklearnWithGrid(progress=False)]
+REAL_ENGINES = [
+    TorchWithGrid(progress=False, optim="rmsprop", batch_size=128, tenacity=3, epoch_size=25),
+    SklearnWithGrid(progress=False),
+]
 
 
 @pytest.mark.parametrize("engine", REAL_ENGINES, ids=["torch", "sklearn"])
@@ -203,10 +213,16 @@ def test_mrpc_features_are_absolute_difference_then_product():
 
 
 def test_mrpc_task_arrays_pair_the_right_rows_in_senteval_order():
-    rows = pd.DataFrame({
-        "task": "MRPC", "split": ["train", "train", "test"],
-        "sentence1": ["a b", "c", "d"], "sentence2": ["e", "f", "g h"], "label": [1, 0, 1], "line": [2, 3, 2],
-    })
+    rows = pd.DataFrame(
+        {
+            "task": "MRPC",
+            "split": ["train", "train", "test"],
+            "sentence1": ["a b", "c", "d"],
+            "sentence2": ["e", "f", "g h"],
+            "label": [1, 0, 1],
+            "line": [2, 3, 2],
+        }
+    )
     emb1 = np.array([[1.0, 0.0], [0.0, 2.0], [5.0, 5.0]])
     emb2 = np.array([[0.0, 1.0], [1.0, 1.0], [4.0, 6.0]])
     data = _task_arrays(rows, emb1, emb2)

@@ -20,8 +20,10 @@ PARTS = {"gd": {"kind": "soft", "tau": 0.1}, "weight": {"kind": "hardest"}, "rat
 
 
 def _study(**variants) -> dict:
-    return {"models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
-            "variants": {"my-loss": {"loss": "paradigm", "loss_args": PARTS}, **variants}}
+    return {
+        "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
+        "variants": {"my-loss": {"loss": "paradigm", "loss_args": PARTS}, **variants},
+    }
 
 
 def _loss_args(config: dict, variant: str) -> dict:
@@ -36,9 +38,13 @@ def test_a_paradigm_variant_resolves_to_complete_parts():
 
 
 def test_a_derived_variant_merges_a_part_of_the_same_kind_and_replaces_one_of_another():
-    config = _study(**{"other-tau": {"base": "my-loss", "loss_args": {"gd": {"tau": 0.5}}},
-                       "margin": {"base": "my-loss", "loss_args": {"gd": {"kind": "margin"}}},
-                       "r2": {"base": "my-loss", "loss_args": {"ratio": {"kind": "constant", "r": 2}}}})
+    config = _study(
+        **{
+            "other-tau": {"base": "my-loss", "loss_args": {"gd": {"tau": 0.5}}},
+            "margin": {"base": "my-loss", "loss_args": {"gd": {"kind": "margin"}}},
+            "r2": {"base": "my-loss", "loss_args": {"ratio": {"kind": "constant", "r": 2}}},
+        }
+    )
     assert _loss_args(config, "other-tau")["gd"] == {"kind": "soft", "tau": 0.5}
     margin = _loss_args(config, "margin")
     assert margin["gd"] == {"kind": "margin", "m": 0.3} and margin["weight"] == {"kind": "hardest"}
@@ -51,15 +57,25 @@ def test_a_per_model_override_merges_into_the_part():
     assert _loss_args(config, "my-loss")["gd"] == {"kind": "soft", "tau": 0.02}
 
 
-@pytest.mark.parametrize(("variant", "key", "message"), [
-    ({"loss_args": {"gd": {"kind": "foo"}}}, "variants.v.loss_args.gd.kind", "'foo' is not one of margin, soft, none"),
-    ({"loss_args": {"weight": {"kind": "softmax", "tau": -1}}}, "variants.v.loss_args.weight.tau", "must be > 0"),
-    ({"loss_args": {"ratio": {"kind": "mat", "m": 0.15}}}, "variants.v.loss_args.ratio.m", "no such parameter"),
-    ({"loss_args": {"gd": True}}, "variants.v.loss_args.gd", "must be a mapping with a 'kind'"),
-    ({"loss_args": {"m": 0.3}}, "variants.v.loss_args", "unknown hyperparameter(s) m; valid: gd, ratio, weight"),
-    ({"per_model": {"m": {"loss_args": {"weight": {"kind": "power"}}}}},
-     "variants.v.per_model.m.loss_args.weight.power", "required for weight kind 'power'"),
-])
+@pytest.mark.parametrize(
+    ("variant", "key", "message"),
+    [
+        (
+            {"loss_args": {"gd": {"kind": "foo"}}},
+            "variants.v.loss_args.gd.kind",
+            "'foo' is not one of margin, soft, none",
+        ),
+        ({"loss_args": {"weight": {"kind": "softmax", "tau": -1}}}, "variants.v.loss_args.weight.tau", "must be > 0"),
+        ({"loss_args": {"ratio": {"kind": "mat", "m": 0.15}}}, "variants.v.loss_args.ratio.m", "no such parameter"),
+        ({"loss_args": {"gd": True}}, "variants.v.loss_args.gd", "must be a mapping with a 'kind'"),
+        ({"loss_args": {"m": 0.3}}, "variants.v.loss_args", "unknown hyperparameter(s) m; valid: gd, ratio, weight"),
+        (
+            {"per_model": {"m": {"loss_args": {"weight": {"kind": "power"}}}}},
+            "variants.v.per_model.m.loss_args.weight.power",
+            "required for weight kind 'power'",
+        ),
+    ],
+)
 def test_a_bad_part_names_its_config_key(variant, key, message):
     config = validate_config(_study(v={"loss": "paradigm", **variant}))
     with pytest.raises(ConfigError) as info:
@@ -70,9 +86,23 @@ def test_a_bad_part_names_its_config_key(variant, key, message):
 
 def _dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(REPO / "Snakefile"),
-                           "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml")],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_snakemake_dry_runs_a_paradigm_variant_and_refuses_a_bad_part(tmp_path):
@@ -83,6 +113,8 @@ def test_snakemake_dry_runs_a_paradigm_variant_and_refuses_a_bad_part(tmp_path):
     bad["variants"]["my-loss"]["loss_args"] = {**PARTS, "ratio": {"kind": "mett"}}
     result = _dry_run(tmp_path, bad)
     assert result.returncode != 0
-    assert ("config key 'variants.my-loss.loss_args.ratio.kind': loss 'paradigm': hyperparameter 'ratio.kind': "
-            "'mett' is not one of constant, arccon, met, mat") in result.stdout + result.stderr
+    assert (
+        "config key 'variants.my-loss.loss_args.ratio.kind': loss 'paradigm': hyperparameter 'ratio.kind': "
+        "'mett' is not one of constant, arccon, met, mat"
+    ) in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()

@@ -24,21 +24,45 @@ def _config(**sweep) -> dict:
         "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}, "n": {"source": "bert-base-uncased"}},
         "variants": {
             "untrained": {"loss": "none"},
-            "sg-sweep": {"template": True, "loss": "sg", "loss_args": {"tau": 0.05}, "seeds": [0],
-                         "models": ["m"], "train": {"lr": 1e-5}, "description": "the template"},
+            "sg-sweep": {
+                "template": True,
+                "loss": "sg",
+                "loss_args": {"tau": 0.05},
+                "seeds": [0],
+                "models": ["m"],
+                "train": {"lr": 1e-5},
+                "description": "the template",
+            },
             "infonce": {"loss": "infonce"},
             "pd": {"loss": "paradigm", "loss_args": {"gd": {"kind": "margin", "m": 0.2}}},
         },
         "seeds": [0, 1],
-        "sweeps": {"gd": {"description": "GD margin", "variant": "sg-sweep", "param": "loss_args.m",
-                          "values": [0.1, 0.3, 1.0], **sweep}},
+        "sweeps": {
+            "gd": {
+                "description": "GD margin",
+                "variant": "sg-sweep",
+                "param": "loss_args.m",
+                "values": [0.1, 0.3, 1.0],
+                **sweep,
+            }
+        },
     }
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (0.3, "0.3"), (1e-05, "1e-05"), (1.0, "1.0"), (2, "2"), (0.003, "0.003"), (True, "true"), (False, "false"),
-    ("mean", "mean"), (-0.5, "-0.5"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.3, "0.3"),
+        (1e-05, "1e-05"),
+        (1.0, "1.0"),
+        (2, "2"),
+        (0.003, "0.003"),
+        (True, "true"),
+        (False, "false"),
+        ("mean", "mean"),
+        (-0.5, "-0.5"),
+    ],
+)
 def test_values_are_written_stably(value, text):
     assert format_value(value) == text
 
@@ -61,8 +85,10 @@ def test_a_non_template_variant_is_kept_and_a_paradigm_part_keeps_its_kind():
     config["variants"]["sg-sweep"]["template"] = False
     config = validate_config(config)
     assert "pd" in config["variants"] and "sg-sweep" in config["variants"]
-    assert config["variants"]["pd-tau~0.01"]["loss_args"] == {"gd": {"kind": "margin", "m": 0.2},
-                                                            "weight": {"kind": "softmax", "tau": 0.01}}
+    assert config["variants"]["pd-tau~0.01"]["loss_args"] == {
+        "gd": {"kind": "margin", "m": 0.2},
+        "weight": {"kind": "softmax", "tau": 0.01},
+    }
     assert config["variants"]["pd-tau~0.05"]["loss_args"]["weight"]["tau"] == 0.05  # no shared mapping
 
 
@@ -88,36 +114,54 @@ def _broken(change: dict, variants: dict | None = None) -> dict:
     return config
 
 
-@pytest.mark.parametrize(("config", "key", "message"), [
-    (_broken({"variant": "nope"}), "sweeps.gd.variant", "no variant 'nope'"),
-    (_broken({"param": "loss_args.q"}), "sweeps.gd.param", "loss 'sg' has no hyperparameter 'q'; it has: gd, m"),
-    (_broken({"param": "train.lrr"}), "sweeps.gd.param", "'train.lrr': no such setting; train settings: lr"),
-    (_broken({"param": "loss.m"}), "sweeps.gd.param", "a sweep sets loss_args.<key>"),
-    (_broken({"param": "loss_args..m"}), "sweeps.gd.param", "is not a dotted key"),
-    (_broken({"variant": "untrained"}), "sweeps.gd.param", "variant 'untrained' is not trained"),
-    (_broken({"values": []}), "sweeps.gd.values", "non-empty list"),
-    (_broken({"values": 0.3}), "sweeps.gd.values", "non-empty list"),
-    (_broken({"values": [0.1, 0.3, 0.1]}), "sweeps.gd.values.2", "0.1 repeats value 0"),
-    (_broken({"values": [0.1, [1]]}), "sweeps.gd.values.1", "a number, a string or true/false"),
-    (_broken({"values": [0.1, float("inf")]}), "sweeps.gd.values.1", "not a finite number"),
-    (_broken({"values": [0.1, 0.3]}, {"sg-sweep-m~0.3": {"loss": "sg"}}), "sweeps.gd.values.1",
-     "'sg-sweep-m~0.3' is already a variant"),
-    (_broken({"values": ["1e-5"]}), "sweeps.gd.values.0", "write it with a dot"),
-    (_broken({"values": [0.1, True]}), "sweeps.gd.values.1", "loss 'sg': hyperparameter 'm' must be a real number"),
-    (_broken({"param": "loss_args.tau", "values": [0.05, 0.0]}), "sweeps.gd.values.1", "tau"),
-    (_broken({"param": "train.lr", "values": [-1.0]}), "sweeps.gd.values.0",
-     "config key 'variants.sg-sweep-lr~-1.0.train.lr': -1.0 is less than or equal to the minimum"),
-    (_broken({"param": "pooler", "values": ["max"]}), "sweeps.gd.values.0", "'max' is not one of"),
-    (_broken({"values": ["a/b"]}), "sweeps.gd.values.0", "'sg-sweep-m~a/b' is not a valid name"),
-    (_broken({"typo": 1}), "sweeps.gd.typo", "unknown key"),
-    (_broken({}, {"sg-sweep": {"loss": "sg", "template": True, "per_model": {"m": {"loss_args": {"m": 0.2}}}}}),
-     "sweeps.gd.param", "set again in variants.sg-sweep.per_model.m"),
-    (_broken({}, {"lonely": {"loss": "sg", "template": True}}), "variants.lonely.template", "no variant or sweep"),
-    (_broken({}, {"sg-sweep": {"loss": "sg", "template": True, "seeds": [5]}}), "variants.sg-sweep.seeds",
-     "[5] not in the study's seeds"),
-    (_broken({}, {"sg-sweep": {"loss": "sg", "template": True, "models": ["x"]}}), "variants.sg-sweep.models",
-     "['x'] not in the study's models"),
-])
+@pytest.mark.parametrize(
+    ("config", "key", "message"),
+    [
+        (_broken({"variant": "nope"}), "sweeps.gd.variant", "no variant 'nope'"),
+        (_broken({"param": "loss_args.q"}), "sweeps.gd.param", "loss 'sg' has no hyperparameter 'q'; it has: gd, m"),
+        (_broken({"param": "train.lrr"}), "sweeps.gd.param", "'train.lrr': no such setting; train settings: lr"),
+        (_broken({"param": "loss.m"}), "sweeps.gd.param", "a sweep sets loss_args.<key>"),
+        (_broken({"param": "loss_args..m"}), "sweeps.gd.param", "is not a dotted key"),
+        (_broken({"variant": "untrained"}), "sweeps.gd.param", "variant 'untrained' is not trained"),
+        (_broken({"values": []}), "sweeps.gd.values", "non-empty list"),
+        (_broken({"values": 0.3}), "sweeps.gd.values", "non-empty list"),
+        (_broken({"values": [0.1, 0.3, 0.1]}), "sweeps.gd.values.2", "0.1 repeats value 0"),
+        (_broken({"values": [0.1, [1]]}), "sweeps.gd.values.1", "a number, a string or true/false"),
+        (_broken({"values": [0.1, float("inf")]}), "sweeps.gd.values.1", "not a finite number"),
+        (
+            _broken({"values": [0.1, 0.3]}, {"sg-sweep-m~0.3": {"loss": "sg"}}),
+            "sweeps.gd.values.1",
+            "'sg-sweep-m~0.3' is already a variant",
+        ),
+        (_broken({"values": ["1e-5"]}), "sweeps.gd.values.0", "write it with a dot"),
+        (_broken({"values": [0.1, True]}), "sweeps.gd.values.1", "loss 'sg': hyperparameter 'm' must be a real number"),
+        (_broken({"param": "loss_args.tau", "values": [0.05, 0.0]}), "sweeps.gd.values.1", "tau"),
+        (
+            _broken({"param": "train.lr", "values": [-1.0]}),
+            "sweeps.gd.values.0",
+            "config key 'variants.sg-sweep-lr~-1.0.train.lr': -1.0 is less than or equal to the minimum",
+        ),
+        (_broken({"param": "pooler", "values": ["max"]}), "sweeps.gd.values.0", "'max' is not one of"),
+        (_broken({"values": ["a/b"]}), "sweeps.gd.values.0", "'sg-sweep-m~a/b' is not a valid name"),
+        (_broken({"typo": 1}), "sweeps.gd.typo", "unknown key"),
+        (
+            _broken({}, {"sg-sweep": {"loss": "sg", "template": True, "per_model": {"m": {"loss_args": {"m": 0.2}}}}}),
+            "sweeps.gd.param",
+            "set again in variants.sg-sweep.per_model.m",
+        ),
+        (_broken({}, {"lonely": {"loss": "sg", "template": True}}), "variants.lonely.template", "no variant or sweep"),
+        (
+            _broken({}, {"sg-sweep": {"loss": "sg", "template": True, "seeds": [5]}}),
+            "variants.sg-sweep.seeds",
+            "[5] not in the study's seeds",
+        ),
+        (
+            _broken({}, {"sg-sweep": {"loss": "sg", "template": True, "models": ["x"]}}),
+            "variants.sg-sweep.models",
+            "['x'] not in the study's models",
+        ),
+    ],
+)
 def test_a_bad_sweep_is_rejected_naming_its_key(config, key, message):
     with pytest.raises(ConfigError) as info:
         validate_config(copy.deepcopy(config))
@@ -142,10 +186,13 @@ def test_a_part_may_select_sweep_points_by_pattern():
         validate_config({**_config(), "parts": {"p": {"variants": ["sg-sweep"]}}})
 
 
-@pytest.mark.parametrize(("name", "model", "counts"), [
-    ("config.yaml", "bert-base", {"gd-margin": 5, "w-temperature": 5, "r-ratio": 6}),
-    ("configs/cpu.yaml", "minilm-l6", {"gd-margin": 4, "w-temperature": 4, "r-ratio": 4}),
-])
+@pytest.mark.parametrize(
+    ("name", "model", "counts"),
+    [
+        ("config.yaml", "bert-base", {"gd-margin": 5, "w-temperature": 5, "r-ratio": 6}),
+        ("configs/cpu.yaml", "minilm-l6", {"gd-margin": 4, "w-temperature": 4, "r-ratio": 4}),
+    ],
+)
 def test_the_shipped_sweeps(name, model, counts):
     config = validate_config(yaml.safe_load((REPO / name).read_text()))
     assert {s: len(sweep_points(config, s)) for s in config["sweeps"]} == counts
@@ -158,22 +205,39 @@ def test_the_shipped_sweeps(name, model, counts):
             assert spec.get("models", [model]) == [model]
             assert spec["loss_args"] == {key: value}  # the others are sg's defaults: m 0.3, tau 0.05, r 1
     from gradparadigm.losses import resolve_hparams
+
     assert {k: resolve_hparams("sg")[k] for k in base} == base
 
 
 def _dry_run(tmp_path: Path, config: dict, *targets: str) -> str:
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = subprocess.run([*SNAKEMAKE, "-n", *targets, "--snakefile", str(REPO / "Snakefile"), "--directory",
-                             str(tmp_path), "--configfile", str(tmp_path / "config.yaml")],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            *SNAKEMAKE,
+            "-n",
+            *targets,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout + result.stderr
 
 
 def _job_counts(out: str) -> dict[str, int]:
-    stats = out[out.index("Job stats:"):].splitlines()[3:]
-    return {line.split()[0]: int(line.split()[1]) for line in stats if len(line.split()) == 2
-            and line.split()[1].isdigit() and line.split()[0] != "total"}
+    stats = out[out.index("Job stats:") :].splitlines()[3:]
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in stats
+        if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"
+    }
 
 
 def _tiny():
@@ -199,5 +263,5 @@ def test_dry_run_of_a_sweep_target_and_of_everything(tmp_path):
     # infonce on two seeds and three points on one; transfer: infonce's two and the baseline
     assert counts["train"] == 5 and counts["eval_sts"] == 6 and counts["eval_transfer"] == 3
     assert counts["aggregate"] == 1 and counts["aggregate_sweep"] == 1
-    aggregate_job = out[out.index("rule aggregate:"):].split("\n[")[0]
+    aggregate_job = out[out.index("rule aggregate:") :].split("\n[")[0]
     assert "infonce/seed~1/sts.json" in aggregate_job and "sg-sweep-m~" not in aggregate_job

@@ -33,18 +33,21 @@ def test_defaults_are_filled_in():
     assert config["data"]["senteval"]["local_dir"] is None and config["data"]["verify_checksums"] is True
 
 
-@pytest.mark.parametrize(("change", "key", "message"), [
-    ({"bogus": 1}, "bogus", "unknown key; valid keys here: models, variants"),
-    ({"eval": {"batch_size": "big"}}, "eval.batch_size", "'big' is not of type 'integer'"),
-    ({"variants": {"v": {"loss": "none", "pooler": "max"}}}, "variants.v.pooler", "'max' is not one of"),
-    ({"variants": {"v": {"loss": "none", "typo": 1}}}, "variants.v.typo", "unknown key"),
-    ({"models": {"tables": {"source": "x"}}}, "models.tables", "none of the names of results/'s own entries"),
-    ({"models": {"README.md": {"source": "x"}}}, "models.README.md", "not a valid name"),
-    ({"variants": {"cache": {"loss": "none"}}}, "variants.cache", "not a valid name"),
-    ({"variants": {"a/b": {"loss": "none"}}}, "variants.a/b", "not a valid name"),
-    ({"seeds": [1, 1]}, "seeds", "non-unique"),
-    ({"eval": {"device": "gpu"}}, "eval.device", "does not match"),
-])
+@pytest.mark.parametrize(
+    ("change", "key", "message"),
+    [
+        ({"bogus": 1}, "bogus", "unknown key; valid keys here: models, variants"),
+        ({"eval": {"batch_size": "big"}}, "eval.batch_size", "'big' is not of type 'integer'"),
+        ({"variants": {"v": {"loss": "none", "pooler": "max"}}}, "variants.v.pooler", "'max' is not one of"),
+        ({"variants": {"v": {"loss": "none", "typo": 1}}}, "variants.v.typo", "unknown key"),
+        ({"models": {"tables": {"source": "x"}}}, "models.tables", "none of the names of results/'s own entries"),
+        ({"models": {"README.md": {"source": "x"}}}, "models.README.md", "not a valid name"),
+        ({"variants": {"cache": {"loss": "none"}}}, "variants.cache", "not a valid name"),
+        ({"variants": {"a/b": {"loss": "none"}}}, "variants.a/b", "not a valid name"),
+        ({"seeds": [1, 1]}, "seeds", "non-unique"),
+        ({"eval": {"device": "gpu"}}, "eval.device", "does not match"),
+    ],
+)
 def test_bad_values_name_the_key(change, key, message):
     with pytest.raises(ConfigError) as info:
         validate_config(_minimal(**change))
@@ -54,9 +57,21 @@ def test_bad_values_name_the_key(change, key, message):
 
 def _snakemake(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-                           "--configfile", str(tmp_path / "config.yaml"), *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            *SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_snakemake_reports_config_errors_before_any_job(tmp_path):
@@ -69,22 +84,39 @@ def test_snakemake_reports_config_errors_before_any_job(tmp_path):
 def test_dry_run_of_the_shipped_study_and_lint():
     result = subprocess.run([*SNAKEMAKE, "-n", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    lint = subprocess.run([*SNAKEMAKE, "--lint", "--configfile", "configs/cpu.yaml"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    lint = subprocess.run(
+        [*SNAKEMAKE, "--lint", "--configfile", "configs/cpu.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
 
 # --- variants derived from a base, parts ---------------------------------------------------------
 
+
 def _study(**variants):
-    mod = {"loss": "vicreg", "loss_args": {"gd": True, "weight": True, "ratio": True}, "train": {"lr": 1e-5},
-           "per_model": {"m": {"loss_args": {"r": 1.25}}}, "description": "mod"}
+    mod = {
+        "loss": "vicreg",
+        "loss_args": {"gd": True, "weight": True, "ratio": True},
+        "train": {"lr": 1e-5},
+        "per_model": {"m": {"loss_args": {"r": 1.25}}},
+        "description": "mod",
+    }
     return _minimal(variants={"vicreg-mod": mod, **variants})
 
 
 def test_a_variant_derives_from_its_base_and_overrides_only_what_it_states():
-    config = validate_config(_study(**{"vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}},
-                                       "again": {"base": "vicreg-mod-no-gd", "pooler": "mean"}}))
+    config = validate_config(
+        _study(
+            **{
+                "vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}},
+                "again": {"base": "vicreg-mod-no-gd", "pooler": "mean"},
+            }
+        )
+    )
     child = config["variants"]["vicreg-mod-no-gd"]
     assert child["loss"] == "vicreg" and child["base"] == "vicreg-mod"
     assert child["loss_args"] == {"gd": False, "weight": True, "ratio": True}
@@ -95,14 +127,20 @@ def test_a_variant_derives_from_its_base_and_overrides_only_what_it_states():
     assert config["variants"]["vicreg-mod"]["loss_args"]["gd"] is True  # the base is untouched
 
 
-@pytest.mark.parametrize(("variants", "key", "message"), [
-    ({"x": {"base": "nope"}}, "variants.x.base", "no variant 'nope'"),
-    ({"x": {"base": "y"}, "y": {"base": "x"}}, "variants.y.base", "circular: x -> y -> x"),
-    ({"x": {"base": 3}}, "variants.x.base", "is not a variant name"),
-    ({"x": {"base": "vicreg-mod", "loss_args": {"gd": False}, "train": {"lr": -1}}}, "variants.x.train.lr",
-     "less than or equal to the minimum"),
-    ({"x": {"base": "vicreg-mod", "typo": 1}}, "variants.x.typo", "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("variants", "key", "message"),
+    [
+        ({"x": {"base": "nope"}}, "variants.x.base", "no variant 'nope'"),
+        ({"x": {"base": "y"}, "y": {"base": "x"}}, "variants.y.base", "circular: x -> y -> x"),
+        ({"x": {"base": 3}}, "variants.x.base", "is not a variant name"),
+        (
+            {"x": {"base": "vicreg-mod", "loss_args": {"gd": False}, "train": {"lr": -1}}},
+            "variants.x.train.lr",
+            "less than or equal to the minimum",
+        ),
+        ({"x": {"base": "vicreg-mod", "typo": 1}}, "variants.x.typo", "unknown key"),
+    ],
+)
 def test_a_broken_derived_variant_names_its_key(variants, key, message):
     with pytest.raises(ConfigError) as info:
         validate_config(_study(**variants))
@@ -110,12 +148,15 @@ def test_a_broken_derived_variant_names_its_key(variants, key, message):
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize(("parts", "key", "message"), [
-    ({"p": {"variants": ["vicreg-*", "*-none"]}}, "parts.p.variants.1", "'*-none' matches no variant"),
-    ({"p": {"variants": ["vicreg-mod"], "seeds": [7]}}, "parts.p.seeds", "[7] not in the study's seeds"),
-    ({"p": {"seeds": [0]}}, "parts.p", "'variants' is a required property"),
-    ({"p q": {"variants": ["vicreg-mod"]}}, "parts.p q", "not a valid name"),
-])
+@pytest.mark.parametrize(
+    ("parts", "key", "message"),
+    [
+        ({"p": {"variants": ["vicreg-*", "*-none"]}}, "parts.p.variants.1", "'*-none' matches no variant"),
+        ({"p": {"variants": ["vicreg-mod"], "seeds": [7]}}, "parts.p.seeds", "[7] not in the study's seeds"),
+        ({"p": {"seeds": [0]}}, "parts.p", "'variants' is a required property"),
+        ({"p q": {"variants": ["vicreg-mod"]}}, "parts.p q", "not a valid name"),
+    ],
+)
 def test_a_broken_part_names_its_key(parts, key, message):
     with pytest.raises(ConfigError) as info:
         validate_config({**_study(), "parts": parts})
@@ -126,9 +167,12 @@ def test_a_broken_part_names_its_key(parts, key, message):
 def test_part_variants_match_names_and_patterns_in_config_order():
     from gradparadigm.config import part_variants
 
-    config = validate_config(_study(**{"vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}},
-                                       "base-line": {"loss": "none"}},
-                                    ) | {"parts": {"p": {"variants": ["base-line", "*-no-gd", "vicreg-mod"]}}})
+    config = validate_config(
+        _study(
+            **{"vicreg-mod-no-gd": {"base": "vicreg-mod", "loss_args": {"gd": False}}, "base-line": {"loss": "none"}},
+        )
+        | {"parts": {"p": {"variants": ["base-line", "*-no-gd", "vicreg-mod"]}}}
+    )
     assert part_variants(config, "p") == ["vicreg-mod", "vicreg-mod-no-gd", "base-line"]
     assert config["parts"]["p"]["transfer"] is True
 
@@ -157,14 +201,32 @@ def test_config_files_are_read_strictly(tmp_path):
 
 def _dry_run_jobs(workdir: Path, *args: str) -> dict[str, int]:
     """Job counts of a dry run of the real Snakefile on the CPU study, in an empty folder."""
-    result = subprocess.run([*SNAKEMAKE, "-n", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-                             *args, "--configfile", str(REPO / "configs/cpu.yaml"), str(REPO / "configs/offline.yaml")],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            *SNAKEMAKE,
+            "-n",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            *args,
+            "--configfile",
+            str(REPO / "configs/cpu.yaml"),
+            str(REPO / "configs/offline.yaml"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
-    stats = out[out.index("Job stats:"):].splitlines()[3:]
-    return {line.split()[0]: int(line.split()[1]) for line in stats if line.strip() and line.split()[0] != "total"
-            and len(line.split()) == 2 and line.split()[1].isdigit()}
+    stats = out[out.index("Job stats:") :].splitlines()[3:]
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in stats
+        if line.strip() and line.split()[0] != "total" and len(line.split()) == 2 and line.split()[1].isdigit()
+    }
 
 
 def test_parts_build_their_runs_only(tmp_path):

@@ -16,10 +16,25 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-                           "--directory", str(work), "--cores", "1", *args,
-                           "--configfile", str(work / "study.yaml")],
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--cores",
+            "1",
+            *args,
+            "--configfile",
+            str(work / "study.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def test_a_changed_local_corpus_is_copied_again(tmp_path):
@@ -27,9 +42,15 @@ def test_a_changed_local_corpus_is_copied_again(tmp_path):
     corpus.write_text("first version\n")
     work = tmp_path / "work"
     work.mkdir()
-    (work / "study.yaml").write_text(yaml.safe_dump({
-        "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}}, "variants": {"v": {"loss": "none"}},
-        "data": {"corpus": {"local_file": str(corpus)}}}))
+    (work / "study.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
+                "variants": {"v": {"loss": "none"}},
+                "data": {"corpus": {"local_file": str(corpus)}},
+            }
+        )
+    )
     assert _snakemake(work, "results/data/corpus.txt").returncode == 0
     assert (work / "results/data/corpus.txt").read_text() == "first version\n"
 

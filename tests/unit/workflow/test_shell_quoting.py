@@ -24,20 +24,37 @@ pytestmark = pytest.mark.slow  # real Snakemake runs (README: the quick loop ski
 
 REPO = Path(__file__).resolve().parents[3]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-HOSTILE = "it's \"q\" $(touch PWN1) `touch PWN2` a b\nline2 ;touch PWN3"
+HOSTILE = 'it\'s "q" $(touch PWN1) `touch PWN2` a b\nline2 ;touch PWN3'
 
 
 def _run(workdir: Path, config: dict, targets: list[str], env: dict | None = None):
     (workdir / "study.yaml").write_text(yaml.safe_dump(config))
     return subprocess.run(
-        [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), "--cores", "1",
-         *targets, "--configfile", str(workdir / "study.yaml")],
-        capture_output=True, text=True, timeout=180, env={**os.environ, **(env or {})})
+        [
+            *SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "1",
+            *targets,
+            "--configfile",
+            str(workdir / "study.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _config(data: dict) -> dict:
-    return {"models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}}, "variants": {"v": {"loss": "none"}},
-            "data": {"verify_checksums": False, **data}}
+    return {
+        "models": {"m": {"source": "packaged:all-MiniLM-L6-v2"}},
+        "variants": {"v": {"loss": "none"}},
+        "data": {"verify_checksums": False, **data},
+    }
 
 
 def _assert_nothing_ran(*folders: Path) -> None:
@@ -67,13 +84,16 @@ TARGETS = ["results/data/senteval.sha256.json", "results/data/corpus.sha256.json
 
 def _records(work: Path) -> tuple[dict, dict]:
     data = work / "results" / "data"
-    return (json.loads((data / "senteval.sha256.json").read_text()),
-            json.loads((data / "corpus.sha256.json").read_text()))
+    return (
+        json.loads((data / "senteval.sha256.json").read_text()),
+        json.loads((data / "corpus.sha256.json").read_text()),
+    )
 
 
 def test_local_paths_from_the_config_are_used_literally(hostile, tmp_path):
-    config = _config({"senteval": {"local_dir": str(hostile["senteval"])},
-                      "corpus": {"local_file": str(hostile["corpus"])}})
+    config = _config(
+        {"senteval": {"local_dir": str(hostile["senteval"])}, "corpus": {"local_file": str(hostile["corpus"])}}
+    )
     result = _run(hostile["work"], config, TARGETS)
     assert result.returncode == 0, result.stderr
     senteval, corpus = _records(hostile["work"])
@@ -113,12 +133,25 @@ def test_model_source_reaches_the_command_as_one_argument(tmp_path):
     config = {"models": {"m": {"source": HOSTILE}}, "variants": {"v": {"loss": "none"}}}
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(config))
     result = subprocess.run(
-        [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n", "-p",
-         "results/m/v/seed~0/sts.json", "--configfile", str(tmp_path / "study.yaml")],
-        capture_output=True, text=True, timeout=120)
+        [
+            *SNAKEMAKE,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "-n",
+            "-p",
+            "results/m/v/seed~0/sts.json",
+            "--configfile",
+            str(tmp_path / "study.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout + result.stderr
     start = out.index("python -m gradparadigm eval-sts")
-    command = out[start:out.index(" 2> ", start)]
+    command = out[start : out.index(" 2> ", start)]
     words = shlex.split(command)
     assert words[words.index("--model") + 1] == HOSTILE
