@@ -3,7 +3,9 @@
 One panel per quantity (:data:`gradparadigm.reporting.sweeps.QUANTITIES` that have values), one
 line per model, the mean over seeds with error bars of the sample std. Numeric values get a numeric
 x-axis, logarithmic when they are all positive and span more than a decade; other values (strings,
-true/false) are evenly spaced categories in the config's order.
+true/false) are evenly spaced categories in the config's order. A panel whose positive values span
+more than two decades gets a logarithmic y-axis (the effective ratio R where nearly every gate is
+closed reaches 10^7; on a linear axis the other values would be a flat line).
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def x_positions(values: list[Any]) -> tuple[list[float], str]:
     return [float(v) for v in values], "linear"
 
 
+def y_scale(heights: list[float]) -> str:
+    """``log`` for positive values that span more than two decades (R where nearly every gate is
+    closed), else ``linear``."""
+    return "log" if heights and min(heights) > 0 and max(heights) / min(heights) > 100 else "linear"
+
+
 def figure_sweep(sweep: Mapping[str, Any], values: pd.DataFrame, prefix: str | Path) -> list[Path]:
     stats = sweep_stats(values)
     quantities = present_quantities(stats)
@@ -43,7 +51,7 @@ def figure_sweep(sweep: Mapping[str, Any], values: pd.DataFrame, prefix: str | P
     models = sweep_models(sweep, stats)
     for ax, quantity in zip(axes, quantities):
         ax.set_title(LABELS[quantity], fontsize=9)
-        drawn = False
+        drawn, heights = False, []
         for i, model in enumerate(models):
             line = [
                 (x, stats.loc[(model, p["variant"], quantity)])
@@ -66,11 +74,13 @@ def figure_sweep(sweep: Mapping[str, Any], values: pd.DataFrame, prefix: str | P
                 label=model,
             )
             drawn = True
+            heights.extend(s["mean"] for _, s in line)
         if not drawn:
             _note(ax, "no values")
             continue
         if scale == "log":
             ax.set_xscale("log")
+        ax.set_yscale(y_scale(heights))
         if scale == "category":
             ax.set_xticks(xs, [p["label"] for p in points], fontsize=8)
         else:

@@ -13,7 +13,7 @@ from gradparadigm.cli import main
 from gradparadigm.config import validate_config
 from gradparadigm.errors import DataFormatError
 from gradparadigm.reporting.study import describe_study
-from gradparadigm.reporting.sweep_figure import x_positions
+from gradparadigm.reporting.sweep_figure import x_positions, y_scale
 from gradparadigm.reporting.sweeps import describe_sweep, load_sweep, sweep_caption, sweep_table, write_sweep
 from gradparadigm.training.settings import resolve_run_settings
 
@@ -161,6 +161,11 @@ def test_x_axis_scale(values, scale):
     xs, found = x_positions(values)
     assert found == scale
     assert xs == ([0.0, 1.0] if scale == "category" else [float(v) for v in values])
+
+
+def test_a_panel_spanning_decades_gets_a_log_y_axis():
+    assert y_scale([2.0, 2.0, 6.7e7]) == "log"  # R where nearly every gate is closed
+    assert y_scale([0.2, 0.4, 0.5]) == "linear" and y_scale([-0.1, 50.0]) == "linear" and y_scale([]) == "linear"
 
 
 def test_sweep_command_writes_table_and_figure(tmp_path):
