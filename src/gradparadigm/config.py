@@ -127,6 +127,8 @@ def _describe(error) -> tuple[str, str]:
             "with a letter or digit), and none of the names of results/'s own entries: "
             "data, tables, figures, parts, sweeps, logs, benchmarks, checkpoints, views, cache, README.md"
         )
+    if "x-message" in error.schema:  # the schema's own words for a rule across keys
+        return key_path(path), f"{error.schema['x-message']}, got {error.instance!r}"
     if error.validator == "type" and isinstance(error.instance, float) and not math.isfinite(error.instance):
         return key_path(path), f"must be a finite number, got {error.instance!r}"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

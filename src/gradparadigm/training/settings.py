@@ -30,11 +30,14 @@ from gradparadigm.config import deep_merge, load_schema, schema_defaults, valida
 from gradparadigm.errors import ConfigError
 
 HEADS = tuple(load_schema()["$defs"]["train_settings"]["properties"]["head"]["enum"])
-AUGMENTATIONS = ("dropout", "word_deletion", "token_shuffle")
+AUGMENTATIONS = tuple(load_schema()["$defs"]["augment_settings"]["properties"]["strategy"]["enum"])
 POOLERS = ("cls", "mean")  # same as gradparadigm.encoder.POOLERS (kept import-light here)
 
-# every training setting's default, from the schema (properties.train)
+# every training setting's default, from the schema (properties.train), and the augmentation's
 _DEFAULTS = schema_defaults("train")
+_AUGMENT_DEFAULTS = {
+    key: spec["default"] for key, spec in load_schema()["$defs"]["augment_settings"]["properties"].items()
+}
 
 # Bump when the tokenisation/augmentation code changes what a views folder contains: the views
 # key changes with it, so stale caches are never reused.
@@ -144,18 +147,11 @@ class AugmentSettings:
     Both views are augmented, independently.
     """
 
-    strategy: str = "dropout"
-    rate: float = 0.0
+    strategy: str = _AUGMENT_DEFAULTS["strategy"]
+    rate: float = _AUGMENT_DEFAULTS["rate"]
 
     def __post_init__(self) -> None:
-        if self.strategy not in AUGMENTATIONS:
-            raise ConfigError("augment.strategy", f"must be one of {', '.join(AUGMENTATIONS)}, got {self.strategy!r}")
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 <= self.rate <= 1:
-            raise ConfigError("augment.rate", f"must be a number in [0, 1], got {self.rate!r}")
-        if self.strategy == "word_deletion" and self.rate >= 1:
-            raise ConfigError("augment.rate", "word deletion needs a rate < 1")
-        if self.strategy != "dropout" and self.rate == 0:
-            raise ConfigError("augment.rate", f"{self.strategy} with rate 0 is plain dropout; set a rate > 0")
+        validate_section(dataclasses.asdict(self), "augment_settings", "augment")
 
     @property
     def seeded(self) -> bool:
@@ -249,13 +245,9 @@ def resolve_run_settings(config: Mapping[str, Any], model: str, variant: str) ->
         merged.update(layer)
     train = TrainSettings.from_dict(merged, where=f"{where}.train")
 
-    augment_spec = {**{"strategy": "dropout", "rate": 0.0}, **(spec.get("augment") or {})}
-    try:
-        augment = AugmentSettings(**augment_spec)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}.{exc.key}", str(exc).split(": ", 1)[1]) from None
-    except TypeError as exc:
-        raise ConfigError(f"{where}.augment", str(exc)) from None
+    augment_spec = {**_AUGMENT_DEFAULTS, **(spec.get("augment") or {})}
+    validate_section(augment_spec, "augment_settings", f"{where}.augment")
+    augment = AugmentSettings(**augment_spec)
 
     return {
         "model_source": config["models"][model]["source"],

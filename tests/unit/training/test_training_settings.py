@@ -4,6 +4,7 @@ bad values fail naming the config key; the views key follows every setting that 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,22 @@ def test_the_library_validates_training_settings_with_the_schema_alone():
     with pytest.raises(ConfigError, match=r"'variants\.v\.train\.batch_size': 1 is less than the minimum of 2"):
         validate_config(config)
     assert SCHEMA.parent.name == "schemas" and SCHEMA.parent.parent.name == "gradparadigm"  # package data
+
+
+@pytest.mark.parametrize(
+    ("augment", "message"),
+    [
+        ({"strategy": "word_deletion", "rate": 1.0}, "'augment.rate': word deletion needs a rate < 1, got 1.0"),
+        ({"strategy": "token_shuffle", "rate": 0}, "'augment.rate': a rate of 0 is plain dropout; set a rate > 0"),
+        ({"strategy": "crop"}, "'augment.strategy': 'crop' is not one of"),
+        ({"rate": 1.5}, "'augment.rate': 1.5 is greater than the maximum of 1"),
+    ],
+)
+def test_augmentation_rules_live_in_the_schema(augment, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        AugmentSettings(**augment)
+    AugmentSettings("token_shuffle", 1.0)  # a full shuffle is fine
+    assert (AugmentSettings().strategy, AugmentSettings().rate) == ("dropout", 0.0)
 
 
 def test_views_key_follows_every_setting_that_shapes_the_views():
