@@ -109,6 +109,15 @@ def test_dynamics_do_not_change_the_run(tmp_path, run_training):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_log_steps_do_not_change_the_model(tmp_path, run_training):
+    """log_steps only decides which steps are recorded (README: a recording setting)."""
+    _, every = run_training(tmp_path / "every")  # FAST logs every step
+    _, sparse = run_training(tmp_path / "sparse", settings=dataclasses.replace(FAST, log_steps=4))
+    assert len([r for r in _records(sparse["log_out"]) if r["type"] == "train"]) < 6
+    a, b = _weights(every["model_out"]), _weights(sparse["model_out"])
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def _one_step(tmp_path, run_training, r: float) -> dict:
     settings = dataclasses.replace(FAST, max_steps=1, eval_steps=1, log_steps=1, lr=1e-3)
     _, paths = run_training(tmp_path, loss="sg", settings=settings, loss_args={"r": r, "gd": False})
