@@ -427,7 +427,10 @@ def _(k):
 
 @case("train: --settings batch_size 0")
 def _(k):
-    return k.train(settings={"batch_size": 0}), ["config key '--settings.batch_size'", "0 is less than the minimum of 2"]
+    return k.train(settings={"batch_size": 0}), [
+        "config key '--settings.batch_size'",
+        "0 is less than the minimum of 2",
+    ]
 
 
 @case("train: missing views folder")
