@@ -48,8 +48,14 @@ def load_schema(path: str | Path = SCHEMA) -> dict[str, Any]:
 
 def schema_defaults(section: str) -> dict[str, Any]:
     """The defaults the schema gives the keys of a top-level section (``train``: every training
-    setting's default)."""
-    properties = load_schema()["properties"][section].get("properties", {})
+    setting's default) or of a definition (``$defs/augment_settings``)."""
+    schema = load_schema()
+    node = (
+        schema["$defs"][section.removeprefix("$defs/")]
+        if section.startswith("$defs/")
+        else schema["properties"][section]
+    )
+    properties = node.get("properties", {})
     return {key: copy.deepcopy(spec["default"]) for key, spec in properties.items() if "default" in spec}
 
 

@@ -35,9 +35,7 @@ POOLERS = ("cls", "mean")  # same as gradparadigm.encoder.POOLERS (kept import-l
 
 # every training setting's default, from the schema (properties.train), and the augmentation's
 _DEFAULTS = schema_defaults("train")
-_AUGMENT_DEFAULTS = {
-    key: spec["default"] for key, spec in load_schema()["$defs"]["augment_settings"]["properties"].items()
-}
+_AUGMENT_DEFAULTS = schema_defaults("$defs/augment_settings")
 
 # Bump when the tokenisation/augmentation code changes what a views folder contains: the views
 # key changes with it, so stale caches are never reused.
