@@ -7,13 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from gradparadigm.config import validate_config
 from gradparadigm.errors import ConfigError
@@ -21,9 +18,9 @@ from gradparadigm.losses import build_loss, paradigm_gradient
 from gradparadigm.losses.paradigm import anchor_gradient
 from gradparadigm.training.settings import loss_code_files, resolve_run_settings, training_code_version
 
+from snakemake_testkit import REPO, snakemake
 from training_testkit import FAST
 
-REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "examples" / "outside_loss"
 NAME = "decoupled_infonce:DecoupledInfoNCE"
 
@@ -86,25 +83,6 @@ def test_it_trains(on_path, tmp_path, run_training):
 
 def test_snakemake_dry_runs_it_from_the_folder_that_holds_it(tmp_path):
     shutil.copy(EXAMPLE / "decoupled_infonce.py", tmp_path)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(_study()))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "-p",
-            "results/m/dcl/seed~0/sts.json",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "config.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    result = snakemake(tmp_path, "-n", "-p", "results/m/dcl/seed~0/sts.json", config=_study())
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"--loss {NAME}" in result.stdout

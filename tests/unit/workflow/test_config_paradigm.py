@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from gradparadigm.config import validate_config
 from gradparadigm.errors import ConfigError
 from gradparadigm.training.settings import resolve_run_settings
 
-REPO = Path(__file__).resolve().parents[3]
+from snakemake_testkit import snakemake
+
 PARTS = {"gd": {"kind": "soft", "tau": 0.1}, "weight": {"kind": "hardest"}, "ratio": {"kind": "met"}}
 
 
@@ -85,24 +84,7 @@ def test_a_bad_part_names_its_config_key(variant, key, message):
 
 
 def _dry_run(tmp_path: Path, config: dict) -> subprocess.CompletedProcess:
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-n",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "config.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return snakemake(tmp_path, "-n", config=config)
 
 
 def test_snakemake_dry_runs_a_paradigm_variant_and_refuses_a_bad_part(tmp_path):

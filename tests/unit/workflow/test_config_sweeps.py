@@ -4,9 +4,6 @@ sweep rejected naming its key, the shipped sweeps, and a dry run of a tiny study
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,8 +12,7 @@ from gradparadigm.config import validate_config
 from gradparadigm.errors import ConfigError
 from gradparadigm.sweeps import format_value, sweep_points
 
-REPO = Path(__file__).resolve().parents[3]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from snakemake_testkit import REPO, dry_run, job_counts
 
 
 def _config(**sweep) -> dict:
@@ -209,37 +205,6 @@ def test_the_shipped_sweeps(name, model, counts):
     assert {k: resolve_hparams("sg")[k] for k in base} == base
 
 
-def _dry_run(tmp_path: Path, config: dict, *targets: str) -> str:
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = subprocess.run(
-        [
-            *SNAKEMAKE,
-            "-n",
-            *targets,
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "config.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout + result.stderr
-
-
-def _job_counts(out: str) -> dict[str, int]:
-    stats = out[out.index("Job stats:") :].splitlines()[3:]
-    return {
-        line.split()[0]: int(line.split()[1])
-        for line in stats
-        if len(line.split()) == 2 and line.split()[1].isdigit() and line.split()[0] != "total"
-    }
-
-
 def _tiny():
     config = _config()
     del config["models"]["n"]
@@ -250,16 +215,16 @@ def _tiny():
 
 
 def test_dry_run_of_a_sweep_target_and_of_everything(tmp_path):
-    out = _dry_run(tmp_path, _tiny(), "sweep_gd")
+    out = dry_run(tmp_path, "sweep_gd", config=_tiny())
     # three points, seed 0 only (the template's seeds), STS only; the template is never trained
-    counts = _job_counts(out)
+    counts = job_counts(out)
     assert counts["train"] == 3 and counts["eval_sts"] == 3 and counts["aggregate_sweep"] == 1
     assert "eval_transfer" not in counts and "aggregate" not in counts
     assert "results/sweeps/gd/table.md" in out and "results/sweeps/gd/figure.pdf" in out
     assert "results/m/sg-sweep-m~0.3/seed~0/sts.json" in out and "results/m/sg-sweep/" not in out
 
-    out = _dry_run(tmp_path, _tiny())
-    counts = _job_counts(out)
+    out = dry_run(tmp_path, config=_tiny())
+    counts = job_counts(out)
     # infonce on two seeds and three points on one; transfer: infonce's two and the baseline
     assert counts["train"] == 5 and counts["eval_sts"] == 6 and counts["eval_transfer"] == 3
     assert counts["aggregate"] == 1 and counts["aggregate_sweep"] == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,7 @@ import yaml
 from gradparadigm.config import validate_config
 from gradparadigm.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[3]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+from snakemake_testkit import REPO, SNAKEMAKE, dry_run, job_counts, snakemake
 
 
 def _minimal(**extra):
@@ -56,22 +54,7 @@ def test_bad_values_name_the_key(change, key, message):
 
 
 def _snakemake(tmp_path: Path, config: dict, *args: str) -> subprocess.CompletedProcess:
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [
-            *SNAKEMAKE,
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(tmp_path / "config.yaml"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return snakemake(tmp_path, *args, config=config)
 
 
 def test_snakemake_reports_config_errors_before_any_job(tmp_path):
@@ -82,14 +65,14 @@ def test_snakemake_reports_config_errors_before_any_job(tmp_path):
 
 
 def test_dry_run_of_the_shipped_study_and_lint():
-    result = subprocess.run([*SNAKEMAKE, "-n", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*SNAKEMAKE, "-n", "--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     lint = subprocess.run(
         [*SNAKEMAKE, "--lint", "--configfile", "configs/cpu.yaml"],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
@@ -201,32 +184,8 @@ def test_config_files_are_read_strictly(tmp_path):
 
 def _dry_run_jobs(workdir: Path, *args: str) -> dict[str, int]:
     """Job counts of a dry run of the real Snakefile on the CPU study, in an empty folder."""
-    result = subprocess.run(
-        [
-            *SNAKEMAKE,
-            "-n",
-            "--snakefile",
-            str(REPO / "Snakefile"),
-            "--directory",
-            str(workdir),
-            *args,
-            "--configfile",
-            str(REPO / "configs/cpu.yaml"),
-            str(REPO / "configs/offline.yaml"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout + result.stderr
-    stats = out[out.index("Job stats:") :].splitlines()[3:]
-    return {
-        line.split()[0]: int(line.split()[1])
-        for line in stats
-        if line.strip() and line.split()[0] != "total" and len(line.split()) == 2 and line.split()[1].isdigit()
-    }
+    configfiles = (REPO / "configs/cpu.yaml", REPO / "configs/offline.yaml")
+    return job_counts(dry_run(workdir, *args, configfiles=configfiles))
 
 
 def test_parts_build_their_runs_only(tmp_path):
