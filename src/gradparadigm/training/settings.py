@@ -92,6 +92,8 @@ class TrainSettings:
       official code's choice for the backbone and pooler.
     * ``head_init_std`` 0.006: the official code's N(0, 6e-3) for the head's weight and bias.
     * ``freeze_embeddings`` True: the official code trains only the transformer layers.
+    * ``length_buckets`` 1: encode the batch in this many length groups, each padded to its own
+      longest row (a CPU fast path: fewer padded tokens, see ``ContrastiveModel``).
     * ``grad_clip`` None: no clipping (the issue's default). Note: SimCSE and the official code run
       on HF's Trainer, whose ``max_grad_norm`` default is 1.0, so they clip at 1.0; the paper study
       config sets ``grad_clip: 1.0`` for that reason.
@@ -112,6 +114,7 @@ class TrainSettings:
     head: str = _DEFAULTS["head"]
     head_init_std: float = _DEFAULTS["head_init_std"]
     freeze_embeddings: bool = _DEFAULTS["freeze_embeddings"]
+    length_buckets: int = _DEFAULTS["length_buckets"]
     grad_clip: float | None = _DEFAULTS["grad_clip"]
     weight_decay: float = _DEFAULTS["weight_decay"]
     warmup_ratio: float = _DEFAULTS["warmup_ratio"]

@@ -76,18 +76,50 @@ TIMING_KEYS = ("sec_per_step", "elapsed")  # the only fields of a log record tha
 
 
 class ContrastiveModel(nn.Module):
-    """Encoder + pooler + training-only head: ``forward(batch) -> (pooled, z)`` for all rows."""
+    """Encoder + pooler + training-only head: ``forward(batch) -> (pooled, z)`` for all rows.
 
-    def __init__(self, encoder: nn.Module, pooler: str, head: nn.Module):
+    ``length_buckets`` > 1 encodes the batch in that many groups of rows of similar length, each
+    padded only to its own longest row, and puts the pooled rows back in their order. The encoder
+    treats rows independently (attention never crosses rows), so this computes the same function
+    with fewer padded tokens; only the dropout masks are drawn in another order, so a run with
+    dropout is another (equally valid) random draw. See :func:`length_groups`.
+    """
+
+    def __init__(self, encoder: nn.Module, pooler: str, head: nn.Module, length_buckets: int = 1):
         super().__init__()
         self.encoder = encoder
         self.pooler = pooler
         self.head = head
+        self.length_buckets = length_buckets
+
+    def encode(self, batch: dict[str, Tensor]) -> Tensor:
+        mask = batch["attention_mask"]
+        if self.length_buckets <= 1 or mask.shape[0] < 2 * self.length_buckets:
+            return pool(self.encoder(**batch).last_hidden_state, mask, self.pooler)
+        pooled = []
+        groups = length_groups(mask, self.length_buckets)
+        for rows, width in groups:
+            part = {key: value[rows, :width] for key, value in batch.items()}
+            pooled.append(pool(self.encoder(**part).last_hidden_state, part["attention_mask"], self.pooler))
+        order = torch.cat([rows for rows, _ in groups])
+        out = torch.empty((mask.shape[0], pooled[0].shape[1]), dtype=pooled[0].dtype, device=pooled[0].device)
+        return out.index_copy(0, order, torch.cat(pooled))
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        output = self.encoder(**batch)
-        pooled = pool(output.last_hidden_state, batch["attention_mask"], self.pooler)
+        pooled = self.encode(batch)
         return pooled, self.head(pooled)
+
+
+def length_groups(mask: Tensor, buckets: int) -> list[tuple[Tensor, int]]:
+    """Split the rows of a right-padded batch into ``buckets`` groups of about equal size, by length:
+    ``[(row indices, width of the group's longest row), ...]``. One host sync (the lengths)."""
+    lengths = mask.sum(dim=1)
+    order = torch.argsort(lengths, stable=True)
+    widths = lengths[order].cpu()
+    groups = []
+    for chunk in torch.arange(len(order)).tensor_split(buckets):
+        groups.append((order[chunk.to(order.device)], int(widths[chunk].max())))
+    return groups
 
 
 def seed_everything(seed: int) -> None:
@@ -333,7 +365,9 @@ def train(
         )
     head_kind = resolve_head(settings.head, pooler, encoder.config.model_type)
     hidden = int(encoder.config.hidden_size)
-    model = ContrastiveModel(encoder, pooler, build_head(head_kind, hidden, settings.head_init_std))
+    model = ContrastiveModel(
+        encoder, pooler, build_head(head_kind, hidden, settings.head_init_std), settings.length_buckets
+    )
     frozen = freeze_embeddings(encoder) if settings.freeze_embeddings else 0
     model.to(device).train()
     optimizer = build_optimizer(model, settings, device)
