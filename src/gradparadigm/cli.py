@@ -417,10 +417,26 @@ def cmd_train(args: argparse.Namespace) -> None:
     from gradparadigm.encoder import choose_device
     from gradparadigm.losses import resolve_hparams
     from gradparadigm.losses.registry import loss_class
-    from gradparadigm.training.settings import TrainSettings
+    from gradparadigm.training.settings import RECORDING_SETTINGS, TrainSettings
     from gradparadigm.training.trainer import train
 
-    settings = TrainSettings.from_dict(_json_arg(args.settings, "--settings"), where="--settings")
+    values = _json_arg(args.settings, "--settings")
+    if args.recording and args.recording.startswith("@") and not Path(args.recording[1:]).is_file():
+        raise GradParadigmError(
+            f"--recording: no file {args.recording[1:]} (the workflow writes results/recording.json when it "
+            "starts, in its onstart hook: not in a dry run, nor with --no-hooks)"
+        )
+    recording = _json_arg(args.recording, "--recording")
+    if args.recording_for is not None:
+        if args.recording_for not in recording and "*" not in recording:
+            raise GradParadigmError(f"--recording has no entry for --recording-for {args.recording_for!r} and no '*'")
+        recording = recording.get(args.recording_for, recording.get("*"))
+    unknown = sorted(set(recording) - set(RECORDING_SETTINGS))
+    if unknown:
+        raise GradParadigmError(
+            f"--recording: {', '.join(unknown)} shape the model; only {', '.join(RECORDING_SETTINGS)} belong here"
+        )
+    settings = TrainSettings.from_dict({**values, **recording}, where="--settings")
     if args.device is not None:
         settings = dataclasses.replace(settings, device=args.device)
     _claim_gpu(settings.device)
@@ -601,6 +617,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--settings", default=None, help="JSON object (or @file) of training settings; missing keys take their defaults"
     )
+    p.add_argument(
+        "--recording",
+        default=None,
+        help="JSON object (or @file) of the recording settings (log_steps, checkpoint_steps, dynamics), "
+        "over --settings; with --recording-for, an object of such objects keyed by run ('*': any other run)",
+    )
+    p.add_argument("--recording-for", default=None, metavar="KEY", help="the entry of --recording for this run")
     p.add_argument("--seed", type=non_negative_int, default=0)
     p.add_argument(
         "--device",

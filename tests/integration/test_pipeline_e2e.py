@@ -42,7 +42,7 @@ def _snakemake(workdir: Path, env_extra: dict[str, str], *args: str) -> subproce
     )
 
 
-def _write_config(workdir: Path, model: Path, lr: float, simulations: dict) -> None:
+def _write_config(workdir: Path, model: Path, lr: float, simulations: dict, log_steps: int = 1) -> None:
     config = {
         "models": {"tiny": {"source": str(model)}},
         "variants": {
@@ -53,7 +53,7 @@ def _write_config(workdir: Path, model: Path, lr: float, simulations: dict) -> N
                     "batch_size": 8,
                     "max_steps": 3,
                     "eval_steps": 2,
-                    "log_steps": 1,
+                    "log_steps": log_steps,
                     "checkpoint_steps": 2,
                     "lr": lr,
                 },
@@ -150,6 +150,9 @@ def test_tiny_study_end_to_end(tmp_path, tiny_bert_dir, data_env, tiny_simulatio
     assert "Resolved configuration" in page and "untrained-cls" in page
 
     # cached: nothing to do; a changed learning rate retrains (params trigger) but re-uses the views
+    assert "Nothing to be done" in _snakemake(study, data_env, "-n").stdout
+    # a recording setting does not shape the model: logging less often retrains nothing
+    _write_config(study, tiny_bert_dir, lr=3e-5, simulations=tiny_simulations, log_steps=2)
     assert "Nothing to be done" in _snakemake(study, data_env, "-n").stdout
     _write_config(study, tiny_bert_dir, lr=1e-4, simulations=tiny_simulations)
     plan = _snakemake(study, data_env, "-n").stdout

@@ -433,6 +433,28 @@ def _(k):
     ]
 
 
+@case("train: --recording with a setting that shapes the model")
+def _(k):
+    return k.train("--recording", json.dumps({"log_steps": 2, "lr": 1.0})), [
+        "--recording: lr shape the model; only log_steps, checkpoint_steps, dynamics belong here"
+    ]
+
+
+@case("train: --recording-for a run it does not list")
+def _(k):
+    return k.train("--recording", json.dumps({"m/a": {"log_steps": 2}}), "--recording-for", "m/b"), [
+        "--recording has no entry for --recording-for 'm/b' and no '*'"
+    ]
+
+
+@case("train: --recording @file that the workflow did not write")
+def _(k):
+    return k.train("--recording", f"@{k.data / 'recording.json'}", "--recording-for", "m/a"), [
+        f"--recording: no file {k.data / 'recording.json'}",
+        "onstart hook",
+    ]
+
+
 @case("train: missing views folder")
 def _(k):
     return k.train(views=k.data / "views"), [f"{k.data / 'views'}: not a views folder"]

@@ -56,6 +56,7 @@ SEEDS = config["seeds"]
 # sys.path above), so that an unknown loss hyperparameter or training setting fails before any job
 # starts, naming its config key.
 from gradparadigm.training.settings import (
+    RECORDING_SETTINGS,
     resolve_run_settings,
     training_code_version,
     views_key,
@@ -77,6 +78,50 @@ try:  # every variant is checked; untrained ones (loss: none) resolve to None
     }
 except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
+
+
+def _recording_table():
+    """The recording settings (log_steps, checkpoint_steps, dynamics) of every run, as one JSON
+    object: the most common ones under "*", the other runs under "<model>/<variant>"."""
+    recording = {
+        f"{model}/{variant}": {key: run["train"][key] for key in RECORDING_SETTINGS}
+        for (model, variant), run in RUNS.items()
+    }
+    values = [json.dumps(r, sort_keys=True) for r in recording.values()]
+    if not values:
+        return json.dumps({})
+    common = max(set(values), key=values.count)
+    table = {"*": json.loads(common)}
+    table.update(
+        {
+            key: r
+            for key, r in recording.items()
+            if json.dumps(r, sort_keys=True) != common
+        }
+    )
+    return json.dumps(table, sort_keys=True)
+
+
+def _write_recording_table(path="results/recording.json"):
+    """Write the recording table where the train rule's shell reads it (`--recording @<path>`),
+    atomically and only when it changed. It is neither an input nor a param on purpose: params are
+    a rerun trigger and these settings do not change the model, so a changed log_steps must not
+    retrain (`snakemake -R train` records a finished run anew). Written when the workflow starts
+    (onstart), so that a dry run, a lint or a failed parse writes nothing."""
+    text = _recording_table() + "\n"
+    target = Path(path)
+    if target.is_file() and target.read_text() == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, target)
+
+
+onstart:
+    _write_recording_table()
+
+
 # A hash of the library code that shapes a trained model (trainer, encoder, STS-B dev scoring and
 # the run's own loss; gradparadigm.training.settings.TRAINING_CODE): in the train rule's params, so
 # `--rerun-triggers params` (a default trigger) retrains when that code changes. Snakemake's own
@@ -331,14 +376,18 @@ def views_settings(wildcards):
 
 
 def train_params(wildcards):
-    """The rule's params: every resolved setting, so a changed value retrains the run."""
+    """The rule's params: every resolved setting that shapes the model, so a changed value retrains
+    the run (the recording settings travel in results/recording.json)."""
     run = run_settings(wildcards)
     return {
         "model": run["model_source"],
         "loss": run["loss"],
         "loss_args": json.dumps(run["loss_args"], sort_keys=True),
         "pooler": run["pooler"],
-        "settings": json.dumps(run["train"], sort_keys=True),
+        "settings": json.dumps(
+            {k: v for k, v in run["train"].items() if k not in RECORDING_SETTINGS},
+            sort_keys=True,
+        ),
     }
 
 

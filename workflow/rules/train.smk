@@ -62,6 +62,7 @@ rule train:
         "python -m gradparadigm train --model {params.run[model]:q} --views {input.views:q} "
         "--sts-table {input.sts:q} --loss {params.run[loss]:q} --loss-args {params.run[loss_args]:q} "
         "--pooler {params.run[pooler]} --settings {params.run[settings]:q} --seed {wildcards.seed} "
+        "--recording @results/recording.json --recording-for {wildcards.model}/{wildcards.variant} "
         "--model-out {output.model:q} --log-out {output.log:q} --hparams-out {output.hparams:q} "
         "--checkpoint-dir {params.checkpoint_dir:q} --eval-batch-size {params.eval_batch_size} "
         "--threads {threads} --meta model={wildcards.model} variant={wildcards.variant} "

@@ -37,6 +37,12 @@ POOLERS = ("cls", "mean")  # same as gradparadigm.encoder.POOLERS (kept import-l
 _DEFAULTS = schema_defaults("train")
 _AUGMENT_DEFAULTS = schema_defaults("$defs/augment_settings")
 
+# Settings that record a run without shaping it: how often it logs and checkpoints and whether it
+# re-scores logged steps (tested: the weights and the scores do not change with them). The workflow
+# keeps them out of the train rule's params, so changing one does not retrain, and the checkpoint
+# compatibility key leaves them out, so a run resumes across a change.
+RECORDING_SETTINGS = ("log_steps", "checkpoint_steps", "dynamics")
+
 # Bump when the tokenisation/augmentation code changes what a views folder contains: the views
 # key changes with it, so stale caches are never reused.
 VIEWS_FORMAT = 1

@@ -133,3 +133,14 @@ def test_a_large_ratio_brings_the_positives_closer(tmp_path, run_training):
 def test_a_zero_ratio_pushes_the_hardest_negatives_away(tmp_path, run_training):
     record = _one_step(tmp_path, run_training, r=0.0)
     assert record["d_hard"] < 0
+
+
+def test_a_checkpoint_resumes_across_a_recording_setting_only():
+    """The checkpoint compatibility key ignores log_steps, checkpoint_steps and dynamics, and sees
+    every setting that shapes the model."""
+    from gradparadigm.training.trainer import _compat_key
+
+    run = {"loss": "infonce", "loss_args": {"tau": 0.05}, "train": FAST.to_dict(), "seed": 0}
+    recorded = {**run, "train": {**FAST.to_dict(), "log_steps": 5, "checkpoint_steps": 3, "dynamics": False}}
+    shaped = {**run, "train": {**FAST.to_dict(), "lr": 1e-3}}
+    assert _compat_key(recorded) == _compat_key(run) != _compat_key(shaped)
