@@ -100,6 +100,7 @@ class TrainSettings:
     * ``freeze_embeddings`` True: the official code trains only the transformer layers.
     * ``length_buckets`` 1: encode the batch in this many length groups, each padded to its own
       longest row (a CPU fast path: fewer padded tokens, see ``ContrastiveModel``).
+    * ``compile`` False: ``torch.compile`` the encoder (dynamic shapes), for long GPU runs.
     * ``grad_clip`` None: no clipping (the issue's default). Note: SimCSE and the official code run
       on HF's Trainer, whose ``max_grad_norm`` default is 1.0, so they clip at 1.0; the paper study
       config sets ``grad_clip: 1.0`` for that reason.
@@ -121,6 +122,7 @@ class TrainSettings:
     head_init_std: float = _DEFAULTS["head_init_std"]
     freeze_embeddings: bool = _DEFAULTS["freeze_embeddings"]
     length_buckets: int = _DEFAULTS["length_buckets"]
+    compile: bool = _DEFAULTS["compile"]
     grad_clip: float | None = _DEFAULTS["grad_clip"]
     weight_decay: float = _DEFAULTS["weight_decay"]
     warmup_ratio: float = _DEFAULTS["warmup_ratio"]

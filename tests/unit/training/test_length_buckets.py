@@ -110,3 +110,20 @@ def test_without_dropout_a_bucketed_run_equals_the_plain_run(tmp_path, run_train
 def test_length_buckets_are_validated():
     with pytest.raises(ConfigError, match="length_buckets"):
         TrainSettings(length_buckets=0)
+
+
+@pytest.mark.slow
+def test_without_dropout_a_compiled_run_equals_the_eager_run(tmp_path, run_training, no_dropout_model_dir):
+    """``train.compile`` (torch.compile of the encoder, in place) trains the same function: with
+    dropout off, the same losses and STS-B dev scores to 1e-4, and the export loads as usual."""
+    _, eager = run_training(tmp_path / "eager", model_source=str(no_dropout_model_dir))
+    compiled_settings = dataclasses.replace(FAST, compile=True)
+    _, compiled = run_training(
+        tmp_path / "compiled", settings=compiled_settings, model_source=str(no_dropout_model_dir)
+    )
+    a, b = _records(eager["log_out"]), _records(compiled["log_out"])
+    losses = [(r["loss"], s["loss"]) for r, s in zip(a, b) if r["type"] == "train"]
+    scores = [(r["stsb_dev_spearman"], s["stsb_dev_spearman"]) for r, s in zip(a, b) if r["type"] == "eval"]
+    assert len(losses) == 6 and len(scores) >= 3
+    for x, y in losses + scores:
+        assert x == pytest.approx(y, abs=1e-4)
