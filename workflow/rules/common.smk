@@ -19,6 +19,7 @@ from gradparadigm.config import check_config_files, part_variants, validate_conf
 from gradparadigm.sweeps import point_variants, sweep_points
 from gradparadigm.devices import available_gpus
 from gradparadigm.errors import ConfigError, DataFormatError, DeviceError
+from gradparadigm.fileio import write_text_atomic
 
 # The config files read strictly (Snakemake's reader keeps the last of two equal keys and names no
 # line on a syntax error), then validated: the schema's defaults filled in, a problem stops the
@@ -58,6 +59,7 @@ SEEDS = config["seeds"]
 from gradparadigm.training.settings import (
     RECORDING_SETTINGS,
     resolve_run_settings,
+    shaping_settings,
     training_code_version,
     views_key,
 )
@@ -80,42 +82,21 @@ except ConfigError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
 
 
-def _recording_table():
-    """The recording settings (log_steps, checkpoint_steps, dynamics) of every run, as one JSON
-    object: the most common ones under "*", the other runs under "<model>/<variant>"."""
-    recording = {
+def _write_recording_table(path="results/recording.json"):
+    """Write every run's recording settings (log_steps, checkpoint_steps, dynamics), keyed by
+    "<model>/<variant>", where the train rule's shell reads them (`--recording @<path>`),
+    atomically and only when they changed. It is neither an input nor a param on purpose: params
+    are a rerun trigger and these settings do not change the model, so a changed log_steps must
+    not retrain (`snakemake -R train` records a finished run anew). Written when the workflow
+    starts (onstart), so that a dry run, a lint or a failed parse writes nothing."""
+    table = {
         f"{model}/{variant}": {key: run["train"][key] for key in RECORDING_SETTINGS}
         for (model, variant), run in RUNS.items()
     }
-    values = [json.dumps(r, sort_keys=True) for r in recording.values()]
-    if not values:
-        return json.dumps({})
-    common = max(set(values), key=values.count)
-    table = {"*": json.loads(common)}
-    table.update(
-        {
-            key: r
-            for key, r in recording.items()
-            if json.dumps(r, sort_keys=True) != common
-        }
-    )
-    return json.dumps(table, sort_keys=True)
-
-
-def _write_recording_table(path="results/recording.json"):
-    """Write the recording table where the train rule's shell reads it (`--recording @<path>`),
-    atomically and only when it changed. It is neither an input nor a param on purpose: params are
-    a rerun trigger and these settings do not change the model, so a changed log_steps must not
-    retrain (`snakemake -R train` records a finished run anew). Written when the workflow starts
-    (onstart), so that a dry run, a lint or a failed parse writes nothing."""
-    text = _recording_table() + "\n"
+    text = json.dumps(table, indent=1, sort_keys=True) + "\n"
     target = Path(path)
-    if target.is_file() and target.read_text() == text:
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
+    if not (target.is_file() and target.read_text() == text):
+        write_text_atomic(target, text)
 
 
 onstart:
@@ -384,10 +365,7 @@ def train_params(wildcards):
         "loss": run["loss"],
         "loss_args": json.dumps(run["loss_args"], sort_keys=True),
         "pooler": run["pooler"],
-        "settings": json.dumps(
-            {k: v for k, v in run["train"].items() if k not in RECORDING_SETTINGS},
-            sort_keys=True,
-        ),
+        "settings": json.dumps(shaping_settings(run["train"]), sort_keys=True),
     }
 
 

@@ -43,6 +43,12 @@ _AUGMENT_DEFAULTS = schema_defaults("$defs/augment_settings")
 # compatibility key leaves them out, so a run resumes across a change.
 RECORDING_SETTINGS = ("log_steps", "checkpoint_steps", "dynamics")
 
+
+def shaping_settings(train: dict) -> dict:
+    """``train`` without the :data:`RECORDING_SETTINGS`: what a trained model depends on."""
+    return {k: v for k, v in train.items() if k not in RECORDING_SETTINGS}
+
+
 # Bump when the tokenisation/augmentation code changes what a views folder contains: the views
 # key changes with it, so stale caches are never reused.
 VIEWS_FORMAT = 1

@@ -67,7 +67,7 @@ from gradparadigm.training.dynamics import capture_rng, replayed_rng, step_dynam
 from gradparadigm.training.export import save_sentence_transformer
 from gradparadigm.training.head import build_head, resolve_head
 from gradparadigm.training.model_card import model_card
-from gradparadigm.training.settings import RECORDING_SETTINGS, TrainSettings, loss_args_key, training_code_version
+from gradparadigm.training.settings import TrainSettings, loss_args_key, shaping_settings, training_code_version
 from gradparadigm.training.views import collate, load_views
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def training_step(
 def _compat_key(record: dict[str, Any]) -> str:
     """What a checkpoint must match to be resumed: the run's settings except the recording ones
     (:data:`~gradparadigm.training.settings.RECORDING_SETTINGS`) and the training code version."""
-    shaping = {**record, "train": {k: v for k, v in record["train"].items() if k not in RECORDING_SETTINGS}}
+    shaping = {**record, "train": shaping_settings(record["train"])}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
     return f"{digest}-{training_code_version(record['loss'])}"
 
