@@ -183,8 +183,9 @@ def fetch_corpus(
 
 
 def source_state(path: str | Path | None) -> str:
-    """A short digest of a local data source's files (relative path, size, mtime): the workflow
-    puts it in the fetch rules' params, so repairing or replacing a local file re-runs the copy.
+    """A short digest of a local data source's files (relative path and content): the workflow
+    puts it in the fetch rules' params, so repairing or replacing a local file re-runs the copy,
+    while a fresh copy or a re-mounted mirror with the same bytes (new mtimes) does not.
     Empty for a download (None) or a path that does not exist (the job reports that)."""
     if path is None:
         return ""
@@ -193,9 +194,9 @@ def source_state(path: str | Path | None) -> str:
     digest = hashlib.sha256()
     for file in files:
         try:
-            stat = file.stat()
+            content = sha256_file(file)
         except OSError:
             continue
-        rel = file.relative_to(root) if root.is_dir() else file.name
-        digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        rel = file.relative_to(root).as_posix() if root.is_dir() else file.name
+        digest.update(f"{rel}\0{content}\n".encode())
     return digest.hexdigest()[:16]

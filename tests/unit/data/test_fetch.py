@@ -157,3 +157,30 @@ def test_corpus_known_file_is_verified_unknown_is_recorded(shared_data, tmp_path
     bad.write_text("tampered\n")
     with pytest.raises(ChecksumError, match=WIKI_NAME):
         fetch_corpus(tmp_path / "c2.txt", tmp_path / "r3.json", local_file=bad)
+
+
+def test_source_state_follows_content_not_mtimes(tmp_path):
+    """The fetch rules' rerun trigger: a copy with new mtimes (a re-mounted mirror, `cp` without
+    -p) keeps the state; changed bytes or a renamed file change it; a download has none."""
+    import os
+
+    from gradparadigm.data.fetch import source_state
+
+    folder = tmp_path / "downstream"
+    (folder / "STS").mkdir(parents=True)
+    (folder / "STS" / "a.txt").write_text("one\n")
+    (folder / "b.txt").write_text("two\n")
+    state = source_state(folder)
+    assert len(state) == 16 and source_state(None) == ""
+
+    os.utime(folder / "b.txt", ns=(1, 1))
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, copy_function=shutil.copyfile)  # new mtimes
+    assert source_state(folder) == state == source_state(copy)
+
+    (copy / "b.txt").write_text("two!\n")
+    assert source_state(copy) != state
+    (copy / "b.txt").write_text("two\n")
+    (copy / "b.txt").rename(copy / "c.txt")
+    assert source_state(copy) != state
+    assert source_state(folder / "b.txt") != source_state(copy / "c.txt")  # the name counts

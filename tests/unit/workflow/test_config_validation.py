@@ -193,5 +193,7 @@ def test_parts_build_their_runs_only(tmp_path):
     assert ablations["train"] == 6 and ablations["eval_sts"] == 6 and "eval_transfer" not in ablations
     main = _dry_run_jobs(tmp_path, "part_ori-mod-seed0")  # 8 trained runs and the two untrained baselines, STS only
     assert main["train"] == 8 and main["eval_sts"] == 10 and "eval_transfer" not in main
-    transfer = _dry_run_jobs(tmp_path, "part_transfer-references")  # transfer: seed 0 and the baselines only
-    assert transfer["eval_transfer"] == 7 and transfer["train"] == 5
+    transfer = _dry_run_jobs(tmp_path, "part_transfer-met-mat-seed1")  # two encoders, one seed
+    assert transfer["eval_transfer"] == 2 and transfer["train"] == 2 and transfer["eval_sts"] == 2
+    references = _dry_run_jobs(tmp_path, "part_transfer-references")  # 5 x 3 seeds + 2 baselines
+    assert references["eval_transfer"] == 17 and references["train"] == 15
